@@ -1,0 +1,66 @@
+"""One small error hierarchy. Every message quotes the offending input and says what to do.
+
+``exit_code`` follows the CLI contract: 2 for bad usage or configuration, 1 when the work failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class LambdaLayersError(Exception):
+    """Base class: the work failed (exit status 1)."""
+
+    exit_code = 1
+
+
+class ConfigError(LambdaLayersError):
+    """Bad configuration or usage (exit status 2). Carries every problem found at once."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Sequence[str] | str) -> None:
+        self.problems: tuple[str, ...] = (
+            (problems,) if isinstance(problems, str) else tuple(problems)
+        )
+        if len(self.problems) == 1:
+            message = self.problems[0]
+        else:
+            message = f"{len(self.problems)} configuration errors: " + "; ".join(self.problems)
+        super().__init__(message)
+
+
+class UsageError(ConfigError):
+    """Bad command-line usage (exit status 2)."""
+
+
+class LockError(LambdaLayersError):
+    """A lock file cannot be read or does not cover the target."""
+
+
+class ResolutionError(LambdaLayersError):
+    """The requirements cannot be resolved for the target."""
+
+
+class NoCompatibleWheelError(LambdaLayersError):
+    """A pinned distribution has no wheel that the Lambda target can load."""
+
+
+class FetchError(LambdaLayersError):
+    """A download failed."""
+
+
+class HashMismatchError(FetchError):
+    """A downloaded file does not match the hash recorded for it."""
+
+
+class UnsafeWheelError(LambdaLayersError):
+    """A wheel holds a member that must never be extracted (traversal, absolute path, link)."""
+
+
+class LimitError(LambdaLayersError):
+    """The artifacts would exceed a Lambda limit."""
+
+
+class PublishError(LambdaLayersError):
+    """Publishing to AWS failed."""
