@@ -1,0 +1,139 @@
+"""Build real `.whl` files in tests (RECORD included), and fake ELF headers.
+
+    from tests.wheelfactory import make_wheel, make_elf, elf_machine
+
+This module is independent of `hatch_lambda_layers` on purpose: tests check the code against
+it, not against itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import struct
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from packaging.tags import parse_tag
+from packaging.utils import canonicalize_name
+
+_FIXED_DATE = (2020, 2, 2, 2, 2, 2)
+_MACHINES = {"x86_64": 62, "aarch64": 183, "i386": 3}
+_MACHINE_NAMES = {v: k for k, v in _MACHINES.items()}
+
+
+def record_hash(data: bytes) -> str:
+    """`sha256=<urlsafe base64, no padding>` as RECORD writes it."""
+    digest = hashlib.sha256(data).digest()
+    return "sha256=" + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def wheel_stem(name: str, version: str) -> str:
+    """`name-version` with the name escaped as wheel file names and dist-info dirs need."""
+    return f"{re.sub(r'[-_.]+', '_', canonicalize_name(name))}-{version}"
+
+
+def _info(name: str, mode: int = 0o100644) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_FIXED_DATE)
+    info.create_system = 3
+    info.external_attr = mode << 16
+    return info
+
+
+def make_wheel(
+    directory: str | Path,
+    name: str,
+    version: str,
+    files: Mapping[str, bytes | str],
+    *,
+    tag: str = "py3-none-any",
+    requires_dist: Sequence[str] = (),
+    extra_metadata: str = "",
+    modes: Mapping[str, int] | None = None,
+    data: Mapping[str, Mapping[str, bytes]] | None = None,
+    compression: int = zipfile.ZIP_DEFLATED,
+    compresslevel: int | None = None,
+    raw_members: Sequence[tuple[str, bytes]] = (),
+    symlinks: Mapping[str, str] | None = None,
+) -> Path:
+    """Write `<name>-<version>-<tag>.whl` into `directory` and return its path.
+
+    `files` are members at the wheel root; `data` maps a scheme (purelib, platlib, scripts,
+    headers, data) to members of `<dist>.data/<scheme>/`. `modes` gives permission bits per
+    member (root-relative key, or the full member name for `.data` members); default 0o644.
+    `raw_members` are appended verbatim and left out of RECORD (for unsafe-name tests);
+    `symlinks` adds symbolic-link members (name -> link target), also left out of RECORD.
+    """
+    modes = modes or {}
+    stem = wheel_stem(name, version)
+    dist_info = f"{stem}.dist-info"
+    path = Path(directory) / f"{stem}-{tag}.whl"
+    purelib = all(t.abi == "none" and t.platform == "any" for t in parse_tag(tag))
+
+    members: list[tuple[str, bytes, int]] = []
+    for member, content in files.items():
+        raw = content.encode("utf-8") if isinstance(content, str) else content
+        members.append((member, raw, modes.get(member, 0o644)))
+    for scheme, scheme_files in (data or {}).items():
+        for inner, content in scheme_files.items():
+            member = f"{stem}.data/{scheme}/{inner}"
+            members.append((member, content, modes.get(member, modes.get(inner, 0o644))))
+
+    metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    metadata += [f"Requires-Dist: {r}" for r in requires_dist]
+    metadata_text = "\n".join(metadata) + "\n" + extra_metadata
+    wheel_text = (
+        "Wheel-Version: 1.0\n"
+        "Generator: tests.wheelfactory\n"
+        f"Root-Is-Purelib: {'true' if purelib else 'false'}\n"
+        + "".join(f"Tag: {t}\n" for t in sorted(str(t) for t in parse_tag(tag)))
+    )
+    members.append((f"{dist_info}/METADATA", metadata_text.encode("utf-8"), 0o644))
+    members.append((f"{dist_info}/WHEEL", wheel_text.encode("utf-8"), 0o644))
+
+    record_lines = [f"{m},{record_hash(raw)},{len(raw)}" for m, raw, _ in members]
+    record_lines.append(f"{dist_info}/RECORD,,")
+    record = ("\n".join(record_lines) + "\n").encode("utf-8")
+
+    with zipfile.ZipFile(path, "w", compression=compression, compresslevel=compresslevel) as zf:
+        for member, raw, mode in members:
+            zf.writestr(_info(member, 0o100000 | mode), raw, compression, compresslevel)
+        zf.writestr(_info(f"{dist_info}/RECORD"), record, compression, compresslevel)
+        for member, raw in raw_members:
+            zf.writestr(_info(member), raw, compression, compresslevel)
+        for member, link_target in (symlinks or {}).items():
+            zf.writestr(_info(member, 0o120777), link_target.encode("utf-8"), zipfile.ZIP_STORED)
+    return path
+
+
+def make_elf(machine: str) -> bytes:
+    """A minimal little-endian ELF64 shared-object header for `machine` (x86_64, aarch64, i386)."""
+    e_ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)  # ELFCLASS64, LSB, version 1, SysV
+    header = e_ident + struct.pack(
+        "<HHIQQQIHHHHHH",
+        3,  # e_type: ET_DYN
+        _MACHINES[machine],
+        1,  # e_version
+        0,  # e_entry
+        0,  # e_phoff
+        0,  # e_shoff
+        0,  # e_flags
+        64,  # e_ehsize
+        56,  # e_phentsize
+        0,  # e_phnum
+        64,  # e_shentsize
+        0,  # e_shnum
+        0,  # e_shstrndx
+    )
+    return header + bytes(64)  # some padding so the "library" is more than a header
+
+
+def elf_machine(data: bytes) -> str | None:
+    """The machine name of an ELF header written by `make_elf`, None when not ELF."""
+    if len(data) < 20 or data[:4] != b"\x7fELF":
+        return None
+    fmt = "<H" if data[5] == 1 else ">H"
+    (machine,) = struct.unpack_from(fmt, data, 18)
+    return _MACHINE_NAMES.get(machine, f"e_machine={machine}")
