@@ -684,3 +684,17 @@ def zip_elf_machines(path: str | os.PathLike[str]) -> dict[str, str]:
                 head = member.read(64)
             machines[info.filename] = elf_machine(head) or "other"
     return machines
+
+
+def read_metadata(path: str | os.PathLike[str]) -> str:
+    """The text of a wheel's `*.dist-info/METADATA` (core metadata), read without unpacking."""
+    with zipfile.ZipFile(path) as zf:
+        names = [
+            n for n in zf.namelist()
+            if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+        ]
+        if len(names) != 1:
+            raise LambdaLayersError(
+                f"wheel {Path(path).name!r} has {len(names)} .dist-info/METADATA files; expected 1"
+            )
+        return zf.read(names[0]).decode("utf-8", errors="replace")

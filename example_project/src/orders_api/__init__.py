@@ -1,0 +1,1 @@
+"""Orders API: an example AWS Lambda function built with hatch-lambda-layers."""

@@ -1,0 +1,623 @@
+"""Composes the stages: config -> target -> graph -> wheels -> partition -> zips -> manifest.
+
+Each stage lives in its own module; this one only wires them, and is shared verbatim by the
+hatch builder, the wheel build hook and the `lambda-layers` command, so that all three produce
+the same artifacts from the same project.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Protocol
+
+from packaging.utils import canonicalize_name
+
+from . import __version__, archive, history, layout, locks, manifest, partition, planfile
+from .config import Config
+from .distributions import Closure, DependencyGraph, PinnedPackage, select_wheel, split_provided
+from .errors import ConfigError, LambdaLayersError, LimitError
+from .project import ProjectInfo
+from .targets import Target, get_target
+
+LAYERS_MAX = 5
+UNZIPPED_MAX = 262_144_000
+DIRECT_UPLOAD_MAX = 52_428_800
+PLANFILE_NAME = "lambda-layers.lock"
+OUTPUT_SUBDIR = "lambda"
+
+
+class Reporter(Protocol):
+    """Where progress goes: hatch's app display in the builder/hook, stderr in the CLI."""
+
+    def info(self, message: str) -> None: ...
+    def waiting(self, message: str) -> None: ...
+    def success(self, message: str) -> None: ...
+    def warning(self, message: str) -> None: ...
+    def download_progress(self) -> Callable[..., None] | None: ...
+
+
+class SilentReporter:
+    def info(self, message: str) -> None:
+        pass
+
+    def waiting(self, message: str) -> None:
+        pass
+
+    def success(self, message: str) -> None:
+        pass
+
+    def warning(self, message: str) -> None:
+        pass
+
+    def download_progress(self) -> Callable[..., None] | None:
+        return None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything decided before any artifact is written (what `plan` prints)."""
+
+    project: ProjectInfo
+    config: Config
+    target: Target
+    graph: DependencyGraph
+    closure: Closure
+    packages: tuple[archive.PackageFiles, ...]
+    rates: Mapping[str, history.RateEstimate]
+    plan: partition.Plan
+    layer_names: Mapping[str, str]  # partition layer name -> published layer name
+    planfile_path: Path | None  # the committed lambda-layers.lock that was honoured
+    function_files: Mapping[str, tuple[archive.BytesEntry | archive.FileEntry, ...]] = field(
+        default_factory=dict
+    )
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    manifest: manifest.Manifest
+    output_dir: Path
+    manifest_path: Path
+    fresh_planfile: Path | None
+
+
+# --------------------------------------------------------------------------------------------
+# stage helpers
+
+
+def _slug(name: str) -> str:
+    return canonicalize_name(name).replace(".", "-")
+
+
+def load_graph(
+    project: ProjectInfo, config: Config, target: Target, reporter: Reporter
+) -> DependencyGraph:
+    lock_path = locks.find_lock(project.root, config.lock)
+    if lock_path is not None:
+        reporter.info(f"Reading {lock_path.name} for {target.describe()}")
+        graph = locks.read_lock(lock_path, target, project_name=project.name)
+        if locks.needs_metadata_edges(graph):
+            metadata = _metadata_for(graph.packages, target, reporter)
+            graph = locks.edges_from_metadata(
+                graph, metadata, target, project.requirements, project_name=project.name
+            )
+        return graph
+    from . import index, indexconfig, resolver
+
+    settings = indexconfig.discover_index_settings(config, project.root)
+    reporter.info(f"Resolving {len(project.requirements)} requirements for {target.describe()}")
+    client = index.IndexClient(settings)
+    return resolver.resolve(project.requirements, target, client)
+
+
+def _metadata_for(
+    packages: Sequence[PinnedPackage], target: Target, reporter: Reporter
+) -> dict[str, str]:
+    """METADATA of each pinned wheel (pylock files without dependency edges need it)."""
+    from . import fetch
+
+    # Packages without wheels (git, sdist-only) have no METADATA to read; edges_from_metadata
+    # accepts that, and select_wheel reports them later only if they end up bundled.
+    links = {p.name: select_wheel(p, target) for p in packages if p.wheels}
+    paths = fetch.fetch_wheels(list(links.values()), progress=reporter.download_progress())
+    return {name: archive.read_metadata(paths[link.filename]) for name, link in links.items()}
+
+
+def layout_options(config: Config, *, fat: bool = False) -> layout.LayoutOptions:
+    return layout.LayoutOptions(
+        prefix="" if fat else "python/",
+        default_excludes=config.default_excludes,
+        exclude=config.exclude,
+        botocore_services=(
+            None if config.botocore_services is None else frozenset(config.botocore_services)
+        ),
+        compile=config.compile,
+    )
+
+
+def _check_botocore_services(config: Config, packages: Sequence[archive.PackageFiles]) -> None:
+    if config.botocore_services is None:
+        return
+    names: set[str] = set()
+    for pkg in packages:
+        if pkg.name in ("botocore", "boto3"):
+            with zipfile.ZipFile(pkg.wheel_path) as zf:
+                names |= layout.known_botocore_services(zf.namelist())
+    if names:
+        layout.check_botocore_services(config.botocore_services, names)
+
+
+def function_entries(
+    project: ProjectInfo, config: Config
+) -> dict[str, tuple[archive.BytesEntry | archive.FileEntry, ...]]:
+    """Per function, the project's own files at the zip root (hatch's wheel selection)."""
+    functions = config.functions or (
+        _default_function(project, config),
+    )
+    result: dict[str, tuple[archive.BytesEntry | archive.FileEntry, ...]] = {}
+    for fn in functions:
+        chosen = [
+            f
+            for f in project.files
+            if not fn.include or any(_glob_match(f.path, pattern) for pattern in fn.include)
+        ]
+        if not chosen:
+            raise ConfigError(
+                f"tool.lambda-layers.functions.{fn.name}.include matches none of the project's "
+                f"files ({', '.join(p.path for p in project.files[:5])}...)"
+            )
+        result[fn.name] = tuple(
+            archive.FileEntry(path=f.path, source_path=f.source, mode=_file_mode(f.source))
+            for f in chosen
+        )
+    return result
+
+
+def _default_function(project: ProjectInfo, config: Config) -> FunctionLike:
+    return FunctionLike(name=_slug(project.name), handler=config.handler, include=())
+
+
+@dataclass(frozen=True)
+class FunctionLike:
+    name: str
+    handler: str | None
+    include: tuple[str, ...]
+
+
+def _functions(project: ProjectInfo, config: Config) -> tuple[FunctionLike, ...]:
+    if config.functions:
+        return tuple(FunctionLike(f.name, f.handler, f.include) for f in config.functions)
+    return (_default_function(project, config),)
+
+
+def _glob_match(path: str, pattern: str) -> bool:
+    pattern = pattern.rstrip("/")
+    return fnmatchcase(path, pattern) or path.startswith(pattern + "/")
+
+
+def _file_mode(path: Path) -> int:
+    try:
+        return 0o755 if os.stat(path).st_mode & 0o111 else 0o644
+    except OSError:
+        return 0o644
+
+
+def estimate_rates(
+    project: ProjectInfo,
+    config: Config,
+    graph: DependencyGraph,
+    bundled: Sequence[PinnedPackage],
+    previous: manifest.Manifest | None,
+    recorded: Mapping[str, history.RateEstimate],
+    reporter: Reporter,
+) -> dict[str, history.RateEstimate]:
+    """Change rates for the bundled packages: recorded ones (lambda-layers.lock) win, unless an
+    override says otherwise; the rest are estimated from history or release cadence."""
+    names = [p.name for p in bundled]
+    missing = [n for n in names if n not in recorded]
+    estimated: Mapping[str, history.RateEstimate] = {}
+    if missing:
+        estimated = history.estimate_for_project(
+            project.root,
+            missing,
+            previous_history=previous.history if previous else (),
+            volatile=config.volatile,
+            stable=config.stable,
+            upload_times=history.upload_times_from_graph(graph, missing, reporter.warning),
+        )
+    overrides = history.estimate_for_project(
+        project.root, names, previous_history=(), volatile=config.volatile,
+        stable=config.stable, upload_times={}, use_git=False,
+    )
+    result: dict[str, history.RateEstimate] = {}
+    for n in names:
+        if overrides[n].source == "override":
+            result[n] = overrides[n]
+        elif n in recorded:
+            result[n] = recorded[n]
+        else:
+            result[n] = estimated[n]
+    return result
+
+
+def prepare(
+    project: ProjectInfo,
+    config: Config,
+    reporter: Reporter,
+    *,
+    previous: manifest.Manifest | None = None,
+    replan: bool = False,
+) -> Prepared:
+    target = get_target(config.runtime, config.architecture)
+    graph = load_graph(project, config, target, reporter)
+    closure = split_provided(graph, config.provided)
+    for item in closure.left_out:
+        reporter.info(f"Leaving out {item.name} {item.version} ({item.reason})")
+
+    links = {p.name: select_wheel(p, target) for p in closure.bundled}
+    from . import fetch
+
+    reporter.waiting(f"Fetching {len(links)} wheels")
+    paths = fetch.fetch_wheels(list(links.values()), progress=reporter.download_progress())
+    fat = config.mode == "fat"
+    options = layout_options(config, fat=fat)
+    packages = tuple(
+        archive.read_wheel(paths[links[p.name].filename], options) for p in closure.bundled
+    )
+    _check_botocore_services(config, packages)
+
+    plan_path = project.root / PLANFILE_NAME
+    committed = planfile.read_planfile(plan_path)
+    recorded = committed.rates() if committed else {}
+    rates = estimate_rates(
+        project, config, graph, closure.bundled, previous, recorded if not replan else {}, reporter
+    )
+
+    fn_files = function_entries(project, config)
+    if fat:
+        plan = partition.Plan(
+            layers=(), expected_bytes=0.0, single_layer_bytes=0.0, exact=True, lower_bound=None
+        )
+    else:
+        items = [
+            partition.Item(
+                name=p.name,
+                size_zipped=p.size_zipped,
+                size_unzipped=p.size_unzipped,
+                change_rate=rates[p.name].rate,
+            )
+            for p in packages
+        ]
+        constraints = partition.Constraints(
+            max_layers=config.max_layers,
+            max_zipped_per_layer=DIRECT_UPLOAD_MAX if config.upload == "direct" else None,
+            pinned_groups=dict(config.layers),
+        )
+        previous_assignment = committed.assignment() if committed else None
+        if replan:
+            plan = partition.replan(
+                items, constraints, previous_assignment, margin=config.replan_margin
+            )
+        else:
+            plan = partition.partition(items, constraints, previous_assignment)
+    prefix = _slug(project.name)
+    layer_names = {layer.name: f"{prefix}-{layer.name}" for layer in plan.layers}
+    prepared = Prepared(
+        project=project,
+        config=config,
+        target=target,
+        graph=graph,
+        closure=closure,
+        packages=packages,
+        rates=rates,
+        plan=plan,
+        layer_names=layer_names,
+        planfile_path=plan_path if committed else None,
+        function_files=fn_files,
+    )
+    check_limits(prepared)
+    return prepared
+
+
+# --------------------------------------------------------------------------------------------
+# limits
+
+
+def _fmt(n: float) -> str:
+    return f"{n / 1_000_000:,.1f} MB"
+
+
+def _largest(packages: Sequence[archive.PackageFiles], n: int = 5) -> str:
+    top = sorted(packages, key=lambda p: (-p.size_unzipped, p.name))[:n]
+    return ", ".join(f"{p.name} {p.version} {_fmt(p.size_unzipped)}" for p in top)
+
+
+def function_sizes(prepared: Prepared) -> dict[str, int]:
+    return {
+        name: sum(archive.entry_size(e) for e in entries)
+        for name, entries in prepared.function_files.items()
+    }
+
+
+def check_limits(prepared: Prepared) -> manifest.Limits:
+    config = prepared.config
+    packages = prepared.packages
+    layers_used = len(prepared.plan.layers) + len(config.external_layers)
+    deps_unzipped = sum(p.size_unzipped for p in packages)
+    fn_max = max(function_sizes(prepared).values(), default=0)
+    total = deps_unzipped + fn_max
+    problems: list[str] = []
+    if layers_used > LAYERS_MAX:
+        problems.append(
+            f"{layers_used} layers ({len(prepared.plan.layers)} built + "
+            f"{len(config.external_layers)} external) exceed Lambda's {LAYERS_MAX}"
+        )
+    if total > UNZIPPED_MAX:
+        problems.append(
+            f"function plus layers unzip to {total:,} bytes ({_fmt(total)}), over Lambda's "
+            f"{UNZIPPED_MAX:,}-byte limit by {total - UNZIPPED_MAX:,}; largest packages: "
+            f"{_largest(packages)}; add the ones the runtime or an external layer supplies to "
+            f"tool.lambda-layers.provided, trim with exclude or botocore-services, or use a "
+            f"container image"
+        )
+    if problems:
+        raise LimitError("; ".join(problems))
+    return manifest.Limits(
+        layers_used=layers_used,
+        layers_max=LAYERS_MAX,
+        unzipped_total=total,
+        unzipped_max=UNZIPPED_MAX,
+        zipped_layer_max=DIRECT_UPLOAD_MAX if config.upload == "direct" else None,
+        ok=True,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+
+
+def _hash12(content_hash: str) -> str:
+    return content_hash.split(":", 1)[-1][:12]
+
+
+@dataclass(frozen=True)
+class _Written:
+    file: str
+    result: archive.ZipResult
+
+
+def _write(
+    staging: Path,
+    output_dir: Path,
+    stem: str,
+    entries: Sequence[archive.ZipSourceEntry | archive.BytesEntry | archive.FileEntry],
+    previous_files: Mapping[str, str],
+) -> _Written:
+    content_hash = archive.entries_content_hash(entries)
+    file = f"{stem}-{_hash12(content_hash)}.zip"
+    result = archive.write_zip(staging / file, entries)
+    if result.content_hash != content_hash:  # pragma: no cover - guards archive's contract
+        raise LambdaLayersError(f"internal error: content hash of {file} changed while writing")
+    return _Written(file=file, result=result)
+
+
+def build(
+    project: ProjectInfo,
+    config: Config,
+    output_dir: Path,
+    reporter: Reporter | None = None,
+) -> BuildResult:
+    """Build every artifact into `output_dir` (the `.../lambda` directory itself).
+
+    All zips go to a staging directory first; only when every one is complete are they moved
+    into place, and the manifest is written last, atomically. A failure at any point leaves an
+    earlier build's artifacts and manifest untouched.
+    """
+    reporter = reporter or SilentReporter()
+    output_dir = Path(output_dir)
+    previous = manifest.read_previous(output_dir)
+    prepared = prepare(project, config, reporter, previous=previous)
+    limits = check_limits(prepared)
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir))
+    try:
+        built = _write_all(prepared, staging, output_dir, previous, reporter)
+        layers, functions = built
+        for entry in layers:
+            if limits.zipped_layer_max is not None and entry.size_zipped > limits.zipped_layer_max:
+                raise LimitError(
+                    f"layer {entry.name} is {entry.size_zipped:,} bytes zipped, over the "
+                    f"{limits.zipped_layer_max:,}-byte direct-upload limit; set upload = \"s3\" "
+                    f"in [tool.lambda-layers] or lower max-layers pressure with provided/exclude"
+                )
+        new_manifest = _manifest(prepared, layers, functions, limits, previous)
+        # Everything is complete: move into place, then the manifest, last and atomically.
+        for name in sorted(os.listdir(staging)):
+            os.replace(staging / name, output_dir / name)
+        manifest_path = output_dir / manifest.MANIFEST_NAME
+        manifest.write_manifest(manifest_path, new_manifest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    keep = {x.file for x in new_manifest.layers} | {x.file for x in new_manifest.functions}
+    if previous is not None:
+        for old in [*previous.layers, *previous.functions]:
+            if old.file not in keep:
+                (output_dir / old.file).unlink(missing_ok=True)
+
+    fresh_planfile: Path | None = None
+    if prepared.planfile_path is None and not config.mode == "fat":
+        fresh_planfile = output_dir / PLANFILE_NAME
+        manifest.write_text_atomic(
+            fresh_planfile, planfile.dumps_planfile(planfile_for(prepared, new_manifest))
+        )
+        reporter.warning(
+            f"No {PLANFILE_NAME} beside pyproject.toml: wrote a fresh plan to {fresh_planfile}; "
+            f"commit it at {project.root / PLANFILE_NAME} so every build keeps these layers"
+        )
+    for layer in new_manifest.layers:
+        state = "changed" if layer.changed else "unchanged"
+        reporter.info(
+            f"  {layer.file}  v{layer.version} {state}  {_fmt(layer.size_zipped)} zipped, "
+            f"{len(layer.packages)} packages"
+        )
+    for fn in new_manifest.functions:
+        reporter.info(f"  {fn.file}  function {fn.name}  {fn.size_zipped:,} bytes zipped")
+    reporter.success(f"Wrote {output_dir / manifest.MANIFEST_NAME}")
+    return BuildResult(
+        manifest=new_manifest,
+        output_dir=output_dir,
+        manifest_path=output_dir / manifest.MANIFEST_NAME,
+        fresh_planfile=fresh_planfile,
+    )
+
+
+def _write_all(
+    prepared: Prepared,
+    staging: Path,
+    output_dir: Path,
+    previous: manifest.Manifest | None,
+    reporter: Reporter,
+) -> tuple[list[manifest.LayerEntry], list[manifest.FunctionEntry]]:
+    by_name = {p.name: p for p in prepared.packages}
+    previous_files: dict[str, str] = {}
+    layers: list[manifest.LayerEntry] = []
+    for layer in prepared.plan.layers:
+        full_name = prepared.layer_names[layer.name]
+        entries = [e for pkg in layer.packages for e in by_name[pkg].entries]
+        reporter.waiting(f"Writing layer {full_name} ({len(layer.packages)} packages)")
+        written = _write(staging, output_dir, f"layer-{full_name}", entries, previous_files)
+        old = previous.layer(full_name) if previous else None
+        if old is not None and old.content_hash == written.result.content_hash:
+            version, changed = old.version, False
+        else:
+            version = (old.version + 1) if old is not None else _recorded_version(prepared, layer)
+            changed = True
+        layers.append(
+            manifest.LayerEntry(
+                name=full_name,
+                file=written.file,
+                version=version,
+                sha256=written.result.sha256,
+                code_sha256=written.result.code_sha256,
+                content_hash=written.result.content_hash,
+                size_zipped=written.result.size_zipped,
+                size_unzipped=written.result.size_unzipped,
+                changed=changed,
+                packages=tuple(
+                    manifest.PackageEntry(
+                        name=by_name[n].name,
+                        version=by_name[n].version,
+                        size_unzipped=by_name[n].size_unzipped,
+                        size_zipped=by_name[n].size_zipped,
+                        change_rate=round(prepared.rates[n].rate, 6),
+                        change_source=prepared.rates[n].source,
+                    )
+                    for n in layer.packages
+                ),
+            )
+        )
+    functions: list[manifest.FunctionEntry] = []
+    fat = prepared.config.mode == "fat"
+    for fn in _functions(prepared.project, prepared.config):
+        entries: list[archive.ZipSourceEntry | archive.BytesEntry | archive.FileEntry] = list(
+            prepared.function_files[fn.name]
+        )
+        if fat:
+            entries += [e for pkg in prepared.packages for e in pkg.entries]
+        reporter.waiting(f"Writing function {fn.name}")
+        written = _write(staging, output_dir, f"function-{fn.name}", entries, previous_files)
+        functions.append(
+            manifest.FunctionEntry(
+                name=fn.name,
+                file=written.file,
+                handler=fn.handler,
+                sha256=written.result.sha256,
+                code_sha256=written.result.code_sha256,
+                size_zipped=written.result.size_zipped,
+                size_unzipped=written.result.size_unzipped,
+            )
+        )
+    return layers, functions
+
+
+def _recorded_version(prepared: Prepared, layer: partition.Layer) -> int:
+    """Without a previous manifest, continue from the version lambda-layers.lock recorded."""
+    if prepared.planfile_path is None:
+        return 1
+    committed = planfile.read_planfile(prepared.planfile_path)
+    recorded = committed.layer_record(layer.name) if committed else None
+    if recorded is None:
+        return 1
+    version, content_hash = recorded
+    return version if content_hash is None else version + 1
+
+
+def _manifest(
+    prepared: Prepared,
+    layers: Sequence[manifest.LayerEntry],
+    functions: Sequence[manifest.FunctionEntry],
+    limits: manifest.Limits,
+    previous: manifest.Manifest | None,
+) -> manifest.Manifest:
+    target = prepared.target
+    fn_max = max((f.size_unzipped for f in functions), default=0)
+    total = sum(x.size_unzipped for x in layers) + fn_max
+    versions = {p.name: p.version for p in prepared.packages}
+    return manifest.Manifest(
+        generator=f"hatch-lambda-layers {__version__}",
+        project_name=prepared.project.name,
+        project_version=prepared.project.version,
+        target=manifest.Target(
+            runtime=target.runtime,
+            architecture=target.architecture,
+            python_version=".".join(map(str, target.python_version)),
+            glibc=".".join(map(str, target.glibc)),
+        ),
+        layers=tuple(layers),
+        functions=tuple(functions),
+        provided=tuple(
+            manifest.ProvidedEntry(name=x.name, version=x.version, reason=x.reason)
+            for x in prepared.closure.left_out
+        ),
+        external_layers=tuple(prepared.config.external_layers),
+        limits=manifest.Limits(
+            layers_used=limits.layers_used,
+            layers_max=limits.layers_max,
+            unzipped_total=total,
+            unzipped_max=limits.unzipped_max,
+            zipped_layer_max=limits.zipped_layer_max,
+            ok=total <= limits.unzipped_max,
+        ),
+        license_info=prepared.config.license_info,
+        history=tuple(
+            history.next_history(previous.history if previous else (), versions)
+        ),
+    )
+
+
+def planfile_for(prepared: Prepared, built: manifest.Manifest | None = None) -> planfile.PlanFile:
+    """The lambda-layers.lock record of a plan (and of built layers' versions, when known)."""
+    records: dict[str, tuple[int, str | None]] = {}
+    if built is not None:
+        reverse = {v: k for k, v in prepared.layer_names.items()}
+        for layer in built.layers:
+            records[reverse[layer.name]] = (layer.version, layer.content_hash)
+    return planfile.from_plan(
+        prepared.plan,
+        prepared.rates,
+        runtime=prepared.target.runtime,
+        architecture=prepared.target.architecture,
+        records=records,
+    )
+
+
+def output_directory(build_directory: str | os.PathLike[str]) -> Path:
+    return Path(build_directory) / OUTPUT_SUBDIR

@@ -1,0 +1,380 @@
+"""End to end, without the network: fixture wheels on a local index, a real `uv lock` against it,
+then `lambda-layers build`, hatchling's builder and the wheel build hook, and an emulated Lambda
+run of the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from packaging.utils import parse_wheel_filename
+
+from hatch_lambda_layers import cli
+from hatch_lambda_layers.archive import zip_elf_machines
+from hatch_lambda_layers.targets import get_target
+from tests.lambdaemu import run_handler, unzip_with_modes
+from tests.localindex import LocalIndex, serve_index
+from tests.wheelfactory import make_elf, make_wheel
+
+UV = shutil.which("uv")
+pytestmark = pytest.mark.skipif(UV is None, reason="uv is not installed (pip install uv)")
+
+HANDLER = '''
+import cloudsdk
+import greet
+import nativeext
+
+
+def handler(event, context):
+    return {
+        "message": greet.hello(event["name"]),
+        "native": nativeext.kind(),
+        "sdk": cloudsdk.VERSION,
+    }
+'''
+
+
+def make_fixture_wheels(directory: Path) -> None:
+    make_wheel(
+        directory, "greet", "1.0.0",
+        {"greet/__init__.py": "import textfmt\n\ndef hello(n):\n    return textfmt.shout('hello ' + n)\n"},
+        requires_dist=["textfmt>=2"],
+    )
+    make_wheel(directory, "textfmt", "2.1.0", {"textfmt/__init__.py": "def shout(s):\n    return s.upper() + '!'\n"})
+    make_wheel(
+        directory, "nativeext", "0.5.0",
+        {
+            "nativeext/__init__.py": "def kind():\n    return 'native'\n",
+            "nativeext/_speedups.cpython-311-x86_64-linux-gnu.so": make_elf("x86_64"),
+        },
+        tag="cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64",
+    )
+    # An aarch64 build of the same release: must never be chosen for x86_64.
+    make_wheel(
+        directory, "nativeext", "0.5.0",
+        {
+            "nativeext/__init__.py": "def kind():\n    return 'native-arm'\n",
+            "nativeext/_speedups.cpython-311-aarch64-linux-gnu.so": make_elf("aarch64"),
+        },
+        tag="cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64",
+    )
+    make_wheel(
+        directory, "cloudsdk", "1.40.0",
+        {"cloudsdk/__init__.py": "import sdkcore, textfmt\nVERSION = '1.40.0'\n"},
+        requires_dist=["sdkcore>=1", "textfmt"],
+    )
+    make_wheel(directory, "sdkcore", "1.40.0", {"sdkcore/__init__.py": "CORE = True\n"})
+
+
+PYPROJECT = '''
+[build-system]
+requires = ["hatchling", "hatch-lambda-layers"]
+build-backend = "hatchling.build"
+
+[project]
+name = "hello-fn"
+version = "0.1.0"
+requires-python = "==3.11.*"
+dependencies = ["greet", "nativeext", "cloudsdk"]
+
+[tool.hatch.build.targets.wheel]
+packages = ["src/hello_fn"]
+
+[tool.hatch.build.targets.wheel.hooks.lambda]
+
+[tool.lambda-layers]
+runtime = "python3.11"
+handler = "hello_fn.handler.handler"
+provided = ["cloudsdk"]
+'''
+
+
+def write_project(root: Path, pyproject: str = PYPROJECT) -> Path:
+    (root / "src" / "hello_fn").mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(textwrap.dedent(pyproject))
+    (root / "src" / "hello_fn" / "__init__.py").write_text('"""hello."""\n')
+    (root / "src" / "hello_fn" / "handler.py").write_text(HANDLER)
+    return root
+
+
+def uv_lock(project: Path, index: LocalIndex, cache: Path) -> None:
+    assert UV is not None
+    env = {**os.environ, "UV_CACHE_DIR": str(cache), "UV_NO_CONFIG": "1"}
+    for key in ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_INDEX"):
+        env.pop(key, None)
+    proc = subprocess.run(
+        [UV, "lock", "--default-index", index.url, "--no-progress"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+@dataclass
+class Fixture:
+    wheels: Path
+    index: LocalIndex
+    project: Path
+    cache: Path
+
+
+@pytest.fixture(scope="module")
+def fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
+    base = tmp_path_factory.mktemp("e2e")
+    wheels = base / "wheels"
+    wheels.mkdir()
+    make_fixture_wheels(wheels)
+    with serve_index(wheels) as index:
+        project = write_project(base / "project")
+        uv_lock(project, index, base / "uv-cache")
+        yield Fixture(wheels, index, project, base / "cache")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(fixture: Fixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HATCH_LAMBDA_LAYERS_CACHE_DIR", str(fixture.cache))
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+
+
+def copy_project(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("dist", ".venv"))
+    return dest
+
+
+def build(project: Path, capsys: pytest.CaptureFixture[str] | None = None, *extra: str) -> int:
+    return cli.main(["--quiet", "build", str(project), *extra])
+
+
+def digests(directory: Path) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.iterdir())
+        if p.is_file()
+    }
+
+
+def zip_names(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as zf:
+        return zf.namelist()
+
+
+def test_build_runs_like_lambda(fixture: Fixture, tmp_path: Path) -> None:
+    project = copy_project(fixture.project, tmp_path / "p")
+    assert build(project) == 0
+    out = project / "dist" / "lambda"
+    manifest = json.loads((out / "manifest.json").read_text())
+
+    assert manifest["schema_version"] == 1
+    assert manifest["target"] == {
+        "runtime": "python3.11", "architecture": "x86_64", "python_version": "3.11", "glibc": "2.26",
+    }
+    provided = {p["name"]: p for p in manifest["provided"]}
+    assert provided["cloudsdk"]["reason"] == "provided"
+    assert provided["sdkcore"]["reason"] == "only needed by provided cloudsdk"
+    bundled = {p["name"] for layer in manifest["layers"] for p in layer["packages"]}
+    assert bundled == {"greet", "textfmt", "nativeext"}  # textfmt stays: greet needs it too
+    assert 1 <= len(manifest["layers"]) <= 5
+    for layer in manifest["layers"]:
+        names = zip_names(out / layer["file"])
+        assert names and all(n.startswith("python/") for n in names)
+        assert not any(n.startswith(("python/cloudsdk", "python/sdkcore")) for n in names)
+        assert hashlib.sha256((out / layer["file"]).read_bytes()).hexdigest() == layer["sha256"]
+    (function,) = manifest["functions"]
+    assert sorted(zip_names(out / function["file"])) == ["hello_fn/__init__.py", "hello_fn/handler.py"]
+    assert manifest["limits"]["ok"] is True
+
+    # The runtime stands in with the provided SDK, as /var/runtime holds boto3 on Lambda.
+    runtime = tmp_path / "runtime"
+    for wheel in fixture.wheels.glob("*.whl"):
+        if wheel.name.startswith(("cloudsdk", "sdkcore")):
+            unzip_with_modes(wheel, runtime)
+    result = run_handler(
+        out / "manifest.json", tmp_path / "lambda", {"name": "world"}, runtime_dirs=[runtime]
+    )
+    assert result["result"] == {"message": "HELLO WORLD!", "native": "native", "sdk": "1.40.0"}
+    origins = result["origins"]
+    assert "/var/task/hello_fn/" in origins["hello_fn"]
+    assert "/opt/python/greet/" in origins["greet"]
+    assert "/opt/python/textfmt/" in origins["textfmt"]
+    assert str(runtime) in origins["cloudsdk"]
+
+
+def test_second_build_elsewhere_later_is_byte_identical(fixture: Fixture, tmp_path: Path) -> None:
+    first = copy_project(fixture.project, tmp_path / "one")
+    assert build(first) == 0
+    time.sleep(1.1)
+    second = copy_project(fixture.project, tmp_path / "elsewhere" / "two")
+    assert build(second) == 0
+    a, b = first / "dist" / "lambda", second / "dist" / "lambda"
+    zips_a = {k: v for k, v in digests(a).items() if k.endswith(".zip")}
+    zips_b = {k: v for k, v in digests(b).items() if k.endswith(".zip")}
+    assert zips_a == zips_b and len(zips_a) >= 2
+    # Rebuilding in place changes nothing: same files, same versions, nothing marked changed.
+    before = digests(a)
+    assert build(first) == 0
+    assert digests(a) == before | {"manifest.json": digests(a)["manifest.json"]}
+    manifest = json.loads((a / "manifest.json").read_text())
+    assert all(layer["changed"] is False and layer["version"] == 1 for layer in manifest["layers"])
+
+
+def test_shared_objects_and_wheels_match_the_target(fixture: Fixture, tmp_path: Path) -> None:
+    project = copy_project(fixture.project, tmp_path / "p")
+    assert build(project) == 0
+    out = project / "dist" / "lambda"
+    manifest = json.loads((out / "manifest.json").read_text())
+    machines: dict[str, str] = {}
+    for layer in manifest["layers"]:
+        machines.update(zip_elf_machines(out / layer["file"]))
+    assert machines and set(machines.values()) == {"x86_64"}
+    # Every wheel the build used carries a tag of the target's list.
+    target = get_target("python3.11", "x86_64")
+    used = [p for p in fixture.cache.rglob("*.whl")]
+    assert used
+    for wheel in used:
+        _, _, _, tags = parse_wheel_filename(wheel.name)
+        assert any(target.tag_rank(t) is not None for t in tags), wheel.name
+    assert not any("aarch64" in w.name for w in used)
+
+
+def _error_keeps_previous(
+    project: Path, capsys: pytest.CaptureFixture[str], expected_status: int
+) -> str:
+    out = project / "dist" / "lambda"
+    before = digests(out)
+    capsys.readouterr()
+    assert build(project) == expected_status
+    err = capsys.readouterr().err
+    assert digests(out) == before, "an earlier build's artifacts must stay intact"
+    assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_bad_config_is_exit_2_and_keeps_artifacts(
+    fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = copy_project(fixture.project, tmp_path / "p")
+    assert build(project) == 0
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('runtime = "python3.11"', 'runtime = "python3.11"\nmax-layers = 7\nrutime = 1')
+    )
+    message = _error_keeps_previous(project, capsys, 2)
+    assert "tool.lambda-layers.max-layers must be an integer from 1 to 5, got 7" in message
+    assert "did you mean tool.lambda-layers.runtime" in message
+
+
+def test_tampered_lock_hash_is_exit_1_and_keeps_artifacts(
+    fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = copy_project(fixture.project, tmp_path / "p")
+    assert build(project) == 0
+    lock = project / "uv.lock"
+    text = lock.read_text()
+    wheel = next(fixture.wheels.glob("greet-*.whl"))
+    good = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert good in text
+    lock.write_text(text.replace(good, "0" * 64))
+    message = _error_keeps_previous(project, capsys, 1)
+    assert "greet" in message and "0" * 64 in message and good in message
+
+
+def test_wheel_with_parent_path_is_refused(
+    fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wheels = tmp_path / "evil-wheels"
+    wheels.mkdir()
+    for w in fixture.wheels.glob("*.whl"):
+        shutil.copy(w, wheels)
+    make_wheel(wheels, "evil", "1.0", {"evil/__init__.py": ""}, raw_members=[("../escape.py", b"x")])
+    project = copy_project(fixture.project, tmp_path / "p")
+    assert build(project) == 0  # a good build first
+    with serve_index(wheels) as index:
+        pyproject = project / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text().replace('"cloudsdk"]', '"cloudsdk", "evil"]', 1))
+        uv_lock(project, index, tmp_path / "uv-cache")
+        message = _error_keeps_previous(project, capsys, 1)
+    assert "evil" in message and "../escape.py" in message
+
+
+def test_over_the_size_limit_names_the_largest_packages(
+    fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wheels = tmp_path / "big-wheels"
+    wheels.mkdir()
+    for w in fixture.wheels.glob("*.whl"):
+        shutil.copy(w, wheels)
+    # 263 MB of zeros deflate to a few hundred KB: over 262,144,000 bytes unzipped.
+    make_wheel(wheels, "hugedata", "3.0", {"hugedata/__init__.py": "", "hugedata/blob.bin": bytes(263_000_000)}, compresslevel=1)
+    project = copy_project(fixture.project, tmp_path / "p")
+    assert build(project) == 0
+    with serve_index(wheels) as index:
+        pyproject = project / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text().replace('"cloudsdk"]', '"cloudsdk", "hugedata"]', 1))
+        uv_lock(project, index, tmp_path / "uv-cache")
+        message = _error_keeps_previous(project, capsys, 1)
+    assert "262,144,000" in message and "hugedata 3.0" in message and "263.0 MB" in message
+
+
+def test_hatchling_builder_and_wheel_hook_give_the_same_layers(
+    fixture: Fixture, tmp_path: Path
+) -> None:
+    """`hatch build -t lambda` and `uv build` run hatchling's builder and the wheel hook; run both
+    in this environment (no build isolation: the network is not needed) and compare hashes."""
+    project = copy_project(fixture.project, tmp_path / "p")
+    env = {**os.environ}
+    a = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "lambda", "-d", str(tmp_path / "a")],
+        cwd=project, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert a.returncode == 0, a.stdout + a.stderr
+    assert UV is not None
+    b = subprocess.run(
+        [UV, "build", "--wheel", "--no-build-isolation", "--out-dir", str(tmp_path / "b"), "--no-progress"],
+        cwd=project, env={**env, "UV_NO_CONFIG": "1"}, capture_output=True, text=True, timeout=300,
+    )
+    assert b.returncode == 0, b.stdout + b.stderr
+    ma = json.loads((tmp_path / "a" / "lambda" / "manifest.json").read_text())
+    mb = json.loads((tmp_path / "b" / "lambda" / "manifest.json").read_text())
+    assert [(x["name"], x["content_hash"], x["sha256"]) for x in ma["layers"]] == [
+        (x["name"], x["content_hash"], x["sha256"]) for x in mb["layers"]
+    ]
+    assert ma["functions"][0]["sha256"] == mb["functions"][0]["sha256"]
+    assert list((tmp_path / "b").glob("hello_fn-0.1.0-*.whl"))
+
+
+def test_editable_install_skips_the_hook(fixture: Fixture, tmp_path: Path) -> None:
+    project = copy_project(fixture.project, tmp_path / "p")
+    from hatchling.builders.wheel import WheelBuilder
+
+    WheelBuilder(str(project)).build_editable(str(tmp_path / "ed"))
+    assert not (tmp_path / "ed" / "lambda").exists()
+
+
+def test_module_entry_point_and_exit_status(fixture: Fixture, tmp_path: Path) -> None:
+    project = copy_project(fixture.project, tmp_path / "p")
+    proc = subprocess.run(
+        [sys.executable, "-m", "hatch_lambda_layers", "plan", str(project)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "HATCH_LAMBDA_LAYERS_CACHE_DIR": str(fixture.cache)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "layer hello-fn-" in proc.stdout and "limits: " in proc.stdout
+    assert not (project / "dist").exists(), "plan writes nothing"
+    bad = subprocess.run(
+        [sys.executable, "-m", "hatch_lambda_layers", "build", str(tmp_path / "missing")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
