@@ -146,7 +146,7 @@ def _with_uv_credentials(name: str | None, url: str, environ: Mapping[str, str])
 def _uv_index_arg(value: str, environ: Mapping[str, str]) -> str:
     """``name=url`` (uv's ``--index`` form) or a bare URL."""
     match = _UV_NAME.match(value)
-    if match and "://" not in match.group(1) and not local_path(value):
+    if match and "://" not in match.group(1) and "/" not in match.group(1):
         return _with_uv_credentials(match.group(1), match.group(2), environ)
     return value
 

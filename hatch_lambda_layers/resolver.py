@@ -35,7 +35,7 @@ from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, ResolutionTooDeep
 from resolvelib import Resolver as _Resolver
 
-from .distributions import DependencyGraph, PinnedPackage, WheelLink
+from .distributions import DependencyGraph, PinnedPackage, WheelLink, wheel_tags_text
 from .errors import ResolutionError
 from .index import IndexFile, PackageIndex
 
@@ -60,6 +60,8 @@ class ResolveTarget(Protocol):
     def wheel_rank(self, filename: str) -> int | None: ...
 
     def describe(self) -> str: ...
+
+    def describe_platform(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -314,18 +316,18 @@ def _who(parent: _Candidate | None) -> str:
     return "the project" if parent is None else f"{parent.name} {parent.version}"
 
 
-def _explain_identifier(
-    provider: _Provider,
-    identifier: str,
-    causes: Sequence[RequirementInformation[_Requirement, _Candidate]],
+def _explain(
+    provider: _Provider, causes: Sequence[RequirementInformation[_Requirement, _Candidate]]
 ) -> str:
+    """One package's part of the message: who asked for what, and why nothing fits."""
     asked = "; ".join(
-        f"{cause.requirement.text} required by {_who(cause.parent)}" for cause in causes
+        dict.fromkeys(
+            f"{cause.requirement.text} required by {_who(cause.parent)}" for cause in causes
+        )
     )
     name = causes[0].requirement.name
-    target = provider.target.describe()
     if name == PYTHON:
-        return f"{asked}, but the target {target} runs Python {provider.python}"
+        return f"{asked}, but the target runs Python {provider.python}"
     versions = provider.versions(name)
     if not versions:
         if provider.sdist_only.get(name):
@@ -334,19 +336,33 @@ def _explain_identifier(
                 f"built for Lambda here; use a version that ships wheels"
             )
         return f"{asked}, but no package named {name!r} was found on {provider.index.describe()}"
-    loadable = sorted((v for v, info in versions.items() if info.compatible), reverse=True)
+    loadable = sorted(
+        (v for v, info in versions.items() if any(not f.yanked for f in info.compatible)),
+        reverse=True,
+    )
     if not loadable:
         excluded_by_python = sorted(
             (v for v, info in versions.items() if info.python_excluded), reverse=True
         )
+        yanked = sorted((v for v, info in versions.items() if info.compatible), reverse=True)
+        if yanked:
+            return (
+                f"{asked}, but every {name} version with a wheel for the target is yanked "
+                f"({_list(yanked)}); pin one with == to accept it anyway"
+            )
         if excluded_by_python:
             return (
-                f"{asked}, but every {name} wheel for {target} requires a Python other than "
+                f"{asked}, but every {name} wheel for the target requires a Python other than "
                 f"{provider.python} (versions {_list(excluded_by_python)})"
             )
+        tags = sorted(
+            {wheel_tags_text(f.link()) for info in versions.values() for f in info.wheels}
+        )
+        shown = ", ".join(tags[:6]) + (f" and {len(tags) - 6} more" if len(tags) > 6 else "")
         return (
             f"{asked}, but {name} has versions {_list(sorted(versions, reverse=True))} and "
-            f"they ship no wheel for {target}"
+            f"they ship no wheel for the target (their wheels: {shown}); a "
+            f"{provider.target.describe_platform()} or pure-Python wheel is needed"
         )
     parents = {cause.parent for cause in causes if cause.parent is not None}
     if len(causes) > 1 or parents:
@@ -354,7 +370,7 @@ def _explain_identifier(
             f"{asked}, but no version of {name} satisfies all of them "
             f"(versions with a wheel for the target: {_list(loadable)})"
         )
-    return f"{asked}, but the versions of {name} with a wheel for {target} are {_list(loadable)}"
+    return f"{asked}, but the versions of {name} with a wheel for the target are {_list(loadable)}"
 
 
 def _list(versions: Sequence[Version], limit: int = 8) -> str:
@@ -366,17 +382,11 @@ def _conflict_message(
     provider: _Provider,
     causes: Sequence[RequirementInformation[_Requirement, _Candidate]],
 ) -> str:
-    by_identifier: dict[str, list[RequirementInformation[_Requirement, _Candidate]]] = {}
+    by_name: dict[str, list[RequirementInformation[_Requirement, _Candidate]]] = {}
     for cause in causes:
-        key = cause.requirement.name
-        by_identifier.setdefault(key, []).append(cause)
-    parts = [_explain_identifier(provider, key, group) for key, group in by_identifier.items()]
-    return (
-        "cannot resolve the requirements for "
-        + provider.target.describe()
-        + ": "
-        + "; ".join(parts)
-    )
+        by_name.setdefault(cause.requirement.name, []).append(cause)
+    parts = "; ".join(_explain(provider, group) for group in by_name.values())
+    return f"cannot resolve the requirements for {provider.target.describe()}: {parts}"
 
 
 # --------------------------------------------------------------------------- entry point

@@ -266,14 +266,22 @@ def _handler(index: LocalIndex) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients dropping keep-alive connections is normal; tests assert on behaviour
+
+
 @contextlib.contextmanager
 def serve_index(directory: str | Path, **options: object) -> Iterator[LocalIndex]:
     """Start a :class:`LocalIndex` for ``directory`` on a free port; stop it on exit."""
     index = LocalIndex(directory=Path(directory), **options)  # type: ignore[arg-type]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(index))
-    server.daemon_threads = True
+    server = _QuietServer(("127.0.0.1", 0), _handler(index))
     index.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, name="local-index", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="local-index", daemon=True
+    )
     thread.start()
     try:
         yield index
