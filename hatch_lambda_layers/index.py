@@ -16,6 +16,7 @@ import json
 import threading
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -295,6 +296,8 @@ class PackageIndex(Protocol):
 
     def describe(self) -> str: ...
 
+    def file_sha256(self, file: IndexFile) -> str: ...
+
 
 def _as_url(location: str) -> str:
     """Plain local paths become ``file:`` URLs so relative links resolve with urljoin."""
@@ -326,6 +329,7 @@ class IndexClient:
         *,
         http: HttpSession | None = None,
         cache_dir: Path | None = None,
+        prefetch_workers: int = 8,
     ) -> None:
         self.settings = settings
         self.http = http or HttpSession()
@@ -335,9 +339,25 @@ class IndexClient:
         self._index_urls = tuple(_as_url(u) for u in settings.index_urls)
         self._find_links = tuple(_as_url(u) for u in settings.find_links)
         self._lock = threading.Lock()
-        self._pages: dict[str, ProjectPage] = {}
+        self._pages: dict[str, Future[ProjectPage]] = {}
         self._link_pages: dict[str, ProjectPage] = {}
         self._metadata: dict[str, str] = {}
+        self._digests: dict[str, str] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self._prefetch_workers = prefetch_workers
+
+    def close(self) -> None:
+        """Stop the prefetch threads (pages already fetched stay available)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> IndexClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def describe(self) -> str:
         return ", ".join(
@@ -377,12 +397,7 @@ class IndexClient:
                 self._link_pages[location] = page
         yield from (f for f in page.files if project_of(f.filename) == project)
 
-    def project_page(self, name: str) -> ProjectPage:
-        project = canonicalize_name(name)
-        with self._lock:
-            cached = self._pages.get(project)
-        if cached is not None:
-            return cached
+    def _load_page(self, project: NormalizedName) -> ProjectPage:
         pages: list[ProjectPage] = []
         for base in self._index_urls:
             page = self._fetch_page(base.rstrip("/") + f"/{project}/")
@@ -390,10 +405,57 @@ class IndexClient:
                 pages.append(page)
         for location in self._find_links:
             pages.append(ProjectPage(files=tuple(self._find_links_files(location, project))))
-        result = replace(merge_pages(pages), name=project)
+        return replace(merge_pages(pages), name=project)
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Start fetching these projects' pages in the background (the resolver's hint).
+
+        A failure surfaces only if :meth:`project_page` is later asked for that project.
+        """
         with self._lock:
-            self._pages[project] = result
-        return result
+            for name in names:
+                project = canonicalize_name(name)
+                if project in self._pages or self._prefetch_workers < 1:
+                    continue
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(
+                        self._prefetch_workers, thread_name_prefix="index-prefetch"
+                    )
+                self._pages[project] = self._executor.submit(self._load_page, project)
+
+    def project_page(self, name: str) -> ProjectPage:
+        """Every file of ``name`` across the indexes and find-links (fetched once per client)."""
+        project = canonicalize_name(name)
+        with self._lock:
+            future = self._pages.get(project)
+            owner = future is None
+            if future is None:
+                future = self._pages[project] = Future()
+        if owner:
+            try:
+                future.set_result(self._load_page(project))
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()
+
+    def file_sha256(self, file: IndexFile) -> str:
+        """The file's sha256: from the index when listed, else computed by downloading it."""
+        if file.sha256:
+            return file.sha256
+        with self._lock:
+            known = self._digests.get(file.url)
+        if known is None:
+            path = fetch_wheels(
+                [file.link()], cache_dir=self.cache_dir, http=self.http, allow_unhashed=True
+            )[file.filename]
+            known = self._remember_digest(file, path)
+        return known
+
+    def _remember_digest(self, file: IndexFile, path: Path) -> str:
+        digest = path.parent.name  # the cache stores every file under its own sha256
+        with self._lock:
+            self._digests[file.url] = digest
+        return digest
 
     # -- metadata
 
@@ -425,10 +487,12 @@ class IndexClient:
                 pass  # advertised but unavailable: fall back to the wheel itself
         if not file.is_wheel:
             raise FetchError(f"cannot read metadata of {file.filename}: only wheels are supported")
-        paths = fetch_wheels(
+        path = fetch_wheels(
             [file.link()], cache_dir=self.cache_dir, http=self.http, allow_unhashed=True
-        )
-        return read_wheel_metadata(paths[file.filename], file.filename)
+        )[file.filename]
+        if not file.sha256:
+            self._remember_digest(file, path)
+        return read_wheel_metadata(path, file.filename)
 
 
 def merge_pages(pages: Sequence[ProjectPage]) -> ProjectPage:

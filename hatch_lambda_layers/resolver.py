@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from packaging.markers import Marker
@@ -298,6 +298,7 @@ class _Provider(AbstractProvider[_Requirement, _Candidate, str]):
                 continue
             deps.append(_to_requirement(req, text))
         self.dependencies[candidate] = tuple(deps)
+        _prefetch(self.index, [d.name for d in deps if d.name != PYTHON])
         return deps
 
     @staticmethod
@@ -307,6 +308,25 @@ class _Provider(AbstractProvider[_Requirement, _Candidate, str]):
         if not extras:
             return base
         return not base and any(marker.evaluate({**env, "extra": e}) for e in extras)
+
+
+def _prefetch(index: PackageIndex, names: Sequence[str]) -> None:
+    """Let an index that can fetch pages in the background (IndexClient) start on these."""
+    hint = getattr(index, "prefetch", None)
+    if callable(hint) and names:
+        hint(names)
+
+
+def _links(candidate: _Candidate, index: PackageIndex) -> tuple[WheelLink, ...]:
+    """The candidate's loadable wheels, best first; the best one always carries a sha256.
+
+    An index that lists no hashes still yields a verifiable graph: the wheel the target will
+    use (`select_wheel` picks the first by the same rank order) is hashed by downloading it.
+    """
+    links = [f.link() for f in candidate.wheels]
+    if links and not links[0].sha256:
+        links[0] = replace(links[0], sha256=index.file_sha256(candidate.wheels[0]))
+    return tuple(links)
 
 
 # --------------------------------------------------------------------------- messages
@@ -406,6 +426,7 @@ def resolve(
         if req.marker is None or req.marker.evaluate({**env, "extra": ""}):
             roots.append(_to_requirement(req, text))
     provider = _Provider(client, target)
+    _prefetch(client, [r.name for r in roots])
     resolver: _Resolver[_Requirement, _Candidate, str] = _Resolver(provider, BaseReporter())
     try:
         result = resolver.resolve(roots, max_rounds=MAX_ROUNDS)
@@ -431,10 +452,7 @@ def resolve(
         PinnedPackage(
             name=name,
             version=str(candidate.version),
-            wheels=tuple(
-                WheelLink(filename=f.filename, url=f.url, sha256=f.sha256, size=f.size)
-                for f in candidate.wheels
-            ),
+            wheels=_links(candidate, client),
             dependencies=tuple(sorted(deps[name])),
         )
         for name, candidate in sorted(pins.items())

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from hatch_lambda_layers.distributions import DependencyGraph
+from hatch_lambda_layers.distributions import DependencyGraph, select_wheel
 from hatch_lambda_layers.errors import ResolutionError
-from hatch_lambda_layers.fetch import HttpSession
+from hatch_lambda_layers.fetch import HttpSession, fetch_wheels
 from hatch_lambda_layers.index import IndexClient, IndexFile, ProjectPage
 from hatch_lambda_layers.indexconfig import IndexSettings
 from hatch_lambda_layers.resolver import resolve
@@ -287,6 +287,9 @@ class _FakeIndex:
     def describe(self) -> str:
         return "memory"
 
+    def file_sha256(self, file: IndexFile) -> str:
+        raise AssertionError("every fake file is hashed")
+
 
 def test_backtracking_over_a_fake_index_reads_little_metadata() -> None:
     def meta(name: str, version: str, *requires: str) -> str:
@@ -309,3 +312,36 @@ def test_backtracking_over_a_fake_index_reads_little_metadata() -> None:
     assert graph.source == "resolved from memory"
     assert graph["a"].wheels[0].sha256 == "ab" * 32
     assert len(fake.metadata_reads) == len(set(fake.metadata_reads))  # memoised per candidate
+
+
+def test_an_index_without_hashes_still_yields_verifiable_links(
+    repo: Path, local_index: Callable[..., LocalIndex], tmp_path: Path
+) -> None:
+    _wheel(repo, "nohash", "1.0", ["dep"], tag=MANYLINUX_X86)
+    _wheel(repo, "nohash", "1.0", ["dep"])
+    _wheel(repo, "dep", "1.0")
+    index = local_index(repo, hashes=False, metadata=False)
+    graph = resolve(["nohash"], PY312, _client(index.url))
+    best = select_wheel(graph["nohash"], PY312)
+    assert best.filename == f"nohash-1.0-{MANYLINUX_X86}.whl"
+    assert best.sha256 == hashlib.sha256((repo / best.filename).read_bytes()).hexdigest()
+    assert graph["nohash"].wheels[1].sha256 is None  # never downloaded, never needed
+    # The wheel read for its metadata was not downloaded a second time to hash it.
+    assert index.paths("/files/").count(f"/files/{best.filename}") == 1
+    paths = fetch_wheels([best, select_wheel(graph["dep"], PY312)], cache_dir=tmp_path / "c2")
+    assert paths[best.filename].read_bytes() == (repo / best.filename).read_bytes()
+
+
+def test_prefetch_asks_for_each_page_once(
+    repo: Path, local_index: Callable[..., LocalIndex]
+) -> None:
+    names = [f"leaf{i}" for i in range(8)]
+    _wheel(repo, "root", "1.0", names)
+    for name in names:
+        _wheel(repo, name, "1.0")
+    index = local_index(repo)
+    graph = resolve(["root"], PY312, _client(index.url))
+    assert sorted(_versions(graph)) == sorted(["root", *names])
+    pages = index.paths("/simple/")
+    assert sorted(pages) == sorted({*pages})  # no page fetched twice
+    assert len(pages) == 9
