@@ -39,6 +39,7 @@ from .manifest import FunctionEntry, LayerEntry, Manifest, read_manifest, write_
 DIRECT_UPLOAD_LIMIT = 52_428_800
 MAX_LAYERS_PER_FUNCTION = 5
 DESCRIPTION_MAX = 256
+LICENSE_INFO_MAX = 512
 PUBLISHED_NAME = "published.json"
 # Polling for function updates; Lambda updates usually finish within seconds.
 WAITER_DELAY = 2
@@ -159,6 +160,12 @@ def find_reusable(
     return best
 
 
+def bucket_for(s3_bucket: str | None, region: str) -> str | None:
+    """The bucket for one region: `{region}` in --s3-bucket stands for the region's name, as
+    Lambda reads zips only from a bucket in its own region and bucket names are global."""
+    return None if s3_bucket is None else s3_bucket.replace("{region}", region)
+
+
 def code_sha256_of(sha256_hex: str) -> str:
     """Lambda's CodeSha256: base64 of the raw sha256 digest."""
     return base64.b64encode(bytes.fromhex(sha256_hex)).decode("ascii")
@@ -188,7 +195,7 @@ def _one_line(text: str) -> str:
 
 
 def _mib(size: int) -> str:
-    return f"{size / (1 << 20):.1f} MiB"
+    return f"{size:,} bytes" if size < 1 << 20 else f"{size / (1 << 20):.1f} MiB"
 
 
 # --------------------------------------------------------------------------- local checks
@@ -203,18 +210,20 @@ def _sha256_file(path: Path) -> str:
 
 
 def _check_artifact(
-    base: Path, name: str, file: str, sha256: str, problems: list[str]
+    base: Path, kind: str, name: str, file: str, sha256: str, problems: list[str]
 ) -> Artifact | None:
+    """The zip `file` next to the manifest, if it exists and has the recorded sha256."""
+    label = f"{kind} {name!r}"
     path = base / file
     if not path.is_file():
         problems.append(
-            f"{name}: zip {str(path)!r} does not exist; rebuild or publish the manifest it came with"
+            f"{label}: zip {str(path)!r} does not exist; rebuild or publish the manifest it came with"
         )
         return None
     actual = _sha256_file(path)
     if actual != sha256.lower():
         problems.append(
-            f"{name}: zip {str(path)!r} has sha256 {actual}, the manifest says {sha256}; rebuild"
+            f"{label}: zip {str(path)!r} has sha256 {actual}, the manifest says {sha256}; rebuild"
         )
         return None
     return Artifact(name, path, actual, code_sha256_of(actual), path.stat().st_size)
@@ -230,24 +239,31 @@ def check_artifacts(
     """Every problem found before any AWS call, reported at once."""
     problems: list[str] = []
     layers: list[Artifact] = []
+    function: FunctionEntry | None = None
+    code: Artifact | None = None
     for layer in manifest.layers:
         if not _LAYER_NAME.fullmatch(layer.name):
             problems.append(
                 f"layer name {layer.name!r} is not a valid Lambda layer name "
                 "(letters, digits, '-' and '_', at most 64)"
             )
-        art = _check_artifact(base, f"layer {layer.name!r}", layer.file, layer.sha256, problems)
+        art = _check_artifact(base, "layer", layer.name, layer.file, layer.sha256, problems)
         if art is not None:
-            layers.append(Artifact(layer.name, art.path, art.sha256, art.code_sha256, art.size))
-    function: FunctionEntry | None = None
-    code: Artifact | None = None
-    if function_name is not None:
-        function = select_function(manifest, function_name)
-        art = _check_artifact(
-            base, f"function {function.name!r}", function.file, function.sha256, problems
+            layers.append(art)
+    if manifest.license_info is not None and len(manifest.license_info) > LICENSE_INFO_MAX:
+        problems.append(
+            f"license_info {manifest.license_info[:40]!r}... is longer than Lambda's "
+            f"{LICENSE_INFO_MAX} characters; use an SPDX identifier or a URL"
         )
-        if art is not None:
-            code = Artifact(function.name, art.path, art.sha256, art.code_sha256, art.size)
+    if function_name is not None:
+        try:
+            function = select_function(manifest, function_name)
+        except PublishError as exc:
+            problems.append(str(exc))
+    if function_name is not None and function is not None:
+        code = _check_artifact(
+            base, "function", function.name, function.file, function.sha256, problems
+        )
         count = len(manifest.layers) + len(manifest.external_layers)
         if count > MAX_LAYERS_PER_FUNCTION:
             problems.append(
@@ -375,6 +391,7 @@ class _FunctionStep:
 @dataclass(frozen=True)
 class _RegionPlan:
     region: str
+    s3_bucket: str | None
     layers: tuple[_LayerStep, ...]
     function: _FunctionStep | None
 
@@ -434,7 +451,7 @@ def _check_bucket(aws: _Aws, region: str, bucket: str) -> None:
     if located and located != region:
         raise PublishError(
             f"--s3-bucket {bucket!r} is in {located}, not {region}: Lambda reads zips from a "
-            f"bucket in its own region; publish {region} in a separate run with a bucket there"
+            "bucket in its own region; name one bucket per region with '{region}' in --s3-bucket"
         )
 
 
@@ -480,7 +497,7 @@ def _plan_region(
     function = None
     if function_name is not None and code is not None:
         function = _plan_function(aws, manifest, region, function_name, code, s3_bucket, steps)
-    return _RegionPlan(region, tuple(steps), function)
+    return _RegionPlan(region, s3_bucket, tuple(steps), function)
 
 
 def _how(artifact: Artifact, s3_bucket: str | None, present: bool) -> str:
@@ -614,11 +631,10 @@ def _apply_region(
     aws: _Aws,
     manifest: Manifest,
     plan: _RegionPlan,
-    s3_bucket: str | None,
     progress: _Progress,
     log: Callable[[str], None],
 ) -> None:
-    region = plan.region
+    region, s3_bucket = plan.region, plan.s3_bucket
     client = aws.client(region, "lambda")
     arns: list[str] = []
     for step in plan.layers:
@@ -765,7 +781,14 @@ def publish(
     log: Callable[[str], None] = print,
 ) -> PublishReport:
     """Publish the manifest's layers to every region (reusing versions with the same content),
-    optionally pointing `function_name` at them and its code; see the module docstring."""
+    optionally pointing `function_name` at them and at its code; see the module docstring.
+
+    `session_factory(region)` returns a boto3-Session-like object (default: a boto3 Session for
+    that region, which finds credentials and endpoints the usual way). With `dry_run` only read
+    calls are made; the report lists the planned actions and, as `layers`, the versions that
+    would be reused. Raises PublishError (UsageError without regions, ManifestError for an
+    unreadable manifest).
+    """
     manifest_path = Path(manifest_path)
     region_list = list(dict.fromkeys(regions))
     if not region_list:
@@ -780,7 +803,9 @@ def publish(
     )
     aws = _Aws(factory)
     plans = [
-        _plan_region(aws, manifest, region, layers, code, function_name, s3_bucket)
+        _plan_region(
+            aws, manifest, region, layers, code, function_name, bucket_for(s3_bucket, region)
+        )
         for region in region_list
     ]
     if dry_run:
@@ -795,9 +820,12 @@ def publish(
     progress = _Progress()
     try:
         for plan in plans:
-            _apply_region(aws, manifest, plan, s3_bucket, progress, log)
+            _apply_region(aws, manifest, plan, progress, log)
     except BaseException:
-        _record(manifest, manifest_path, progress, aws, complete=False)
+        try:
+            _record(manifest, manifest_path, progress, aws, complete=False)
+        except OSError as exc:  # the publish error matters more than the record
+            log(f"could not write {PUBLISHED_NAME} next to {str(manifest_path)!r}: {exc}")
         raise
     _record(manifest, manifest_path, progress, aws, complete=True)
     log(

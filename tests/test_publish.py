@@ -317,21 +317,47 @@ def test_big_zip_goes_through_s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     small_size, big_size = data[0]["size_zipped"], data[1]["size_zipped"]
     monkeypatch.setattr(pub, "DIRECT_UPLOAD_LIMIT", (small_size + big_size) // 2)
     assert small_size < pub.DIRECT_UPLOAD_LIMIT < big_size
-    _s3(REGION2).create_bucket(
-        Bucket="layer-bucket", CreateBucketConfiguration={"LocationConstraint": REGION2}
-    )
-    report = pub.publish(manifest, [REGION2], s3_bucket="layer-bucket", log=quiet)
-    assert report.bytes_uploaded == small_size + big_size
+    for region in (REGION, REGION2):
+        config = {} if region == "us-east-1" else {"LocationConstraint": region}
+        _s3(region).create_bucket(Bucket=f"layers-{region}", CreateBucketConfiguration=config)
+    report = pub.publish(manifest, [REGION, REGION2], s3_bucket="layers-{region}", log=quiet)
+    assert report.bytes_uploaded == 2 * (small_size + big_size)
     key = f"demo-big/{data[1]['sha256']}.zip"
-    assert _s3(REGION2).head_object(Bucket="layer-bucket", Key=key)["ContentLength"] == big_size
-    keys = [o["Key"] for o in _s3(REGION2).list_objects_v2(Bucket="layer-bucket")["Contents"]]
-    assert keys == [key]  # the small layer went directly
-    got = lam(REGION2).get_layer_version(LayerName="demo-big", VersionNumber=1)
-    assert got["Content"]["CodeSha256"] == data[1]["code_sha256"]
-    assert "upload via s3://layer-bucket/" in report.actions[1].detail
+    for region in (REGION, REGION2):
+        bucket = f"layers-{region}"
+        assert _s3(region).head_object(Bucket=bucket, Key=key)["ContentLength"] == big_size
+        keys = [o["Key"] for o in _s3(region).list_objects_v2(Bucket=bucket)["Contents"]]
+        assert keys == [key]  # the small layer went directly
+        got = lam(region).get_layer_version(LayerName="demo-big", VersionNumber=1)
+        assert got["Content"]["CodeSha256"] == data[1]["code_sha256"]
+    assert f"upload via s3://layers-{REGION2}/{key}" in report.actions[3].detail
 
-    again = pub.publish(manifest, [REGION2], s3_bucket="layer-bucket", log=quiet)
-    assert again.bytes_uploaded == 0 and [a.kind for a in again.actions] == ["reuse", "reuse"]
+    again = pub.publish(manifest, [REGION, REGION2], s3_bucket="layers-{region}", log=quiet)
+    assert again.bytes_uploaded == 0 and [a.kind for a in again.actions] == ["reuse"] * 4
+
+
+@pytest.mark.usefixtures("moto_endpoint")
+def test_s3_object_left_by_a_failed_run_is_not_uploaded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = make_manifest(tmp_path, {"demo-big": {"python/big.py": "y = 2\n" * 300}})
+    monkeypatch.setattr(pub, "DIRECT_UPLOAD_LIMIT", 10)
+    _s3().create_bucket(Bucket="layer-bucket")
+    counter = [0]
+    with pytest.raises(PublishError, match="injected failure"):
+        pub.publish(
+            manifest,
+            [REGION],
+            s3_bucket="layer-bucket",
+            session_factory=lambda r: _FailingSession(r, 1, counter),
+            log=quiet,
+        )
+    assert read_published(manifest)["bytes_uploaded"] > 0
+    dry = pub.publish(manifest, [REGION], s3_bucket="layer-bucket", dry_run=True, log=quiet)
+    assert "already in s3://layer-bucket/demo-big/" in dry.actions[0].detail
+    report = pub.publish(manifest, [REGION], s3_bucket="layer-bucket", log=quiet)
+    assert report.bytes_uploaded == 0 and report.layers[0].uploaded
+    assert versions_of("demo-big") == [1]
 
 
 @pytest.mark.usefixtures("moto_endpoint")
@@ -343,7 +369,9 @@ def test_s3_bucket_in_another_region_is_refused(
     _s3(REGION2).create_bucket(
         Bucket="far-bucket", CreateBucketConfiguration={"LocationConstraint": REGION2}
     )
-    with pytest.raises(PublishError, match=f"'far-bucket' is in {REGION2}, not {REGION}"):
+    with pytest.raises(
+        PublishError, match=f"'far-bucket' is in {REGION2}, not {REGION}: .*'{{region}}'"
+    ):
         pub.publish(manifest, [REGION2, REGION], s3_bucket="far-bucket", log=quiet)
     # Every region is checked before anything is written, so REGION2 got nothing either.
     assert _s3(REGION2).list_objects_v2(Bucket="far-bucket").get("KeyCount") == 0
@@ -404,6 +432,7 @@ def test_function_gets_code_then_layers_in_manifest_order_then_external(tmp_path
     again = pub.publish(manifest, [REGION], function_name="demo-fn", log=quiet)
     assert [a.kind for a in again.actions] == ["reuse"] * 3 + ["skip-code"]
     assert again.bytes_uploaded == 0
+    assert again.api_calls == len(LAYERS) + 1  # + GetFunction; no update, so no waiting
     assert again.functions[0].code_updated is False
     assert again.functions[0].layers_updated is False
 
