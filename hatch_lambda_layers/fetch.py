@@ -31,7 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 import urllib3
@@ -43,6 +43,7 @@ from .errors import FetchError, HashMismatchError
 
 __all__ = [
     "FetchProgress",
+    "Fetched",
     "HttpSession",
     "Response",
     "TerminalProgress",
@@ -131,6 +132,16 @@ class Response:
 
     def read(self) -> bytes:
         return b"".join(self.chunks)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A whole small document: final URL (after redirects), status, content type, body."""
+
+    url: str
+    status: int
+    content_type: str
+    body: bytes
 
 
 def _proxy_settings(environ: Mapping[str, str]) -> tuple[dict[str, str], str]:
@@ -277,7 +288,8 @@ class HttpSession:
         try:
             lowered = {k.lower(): v for k, v in response.headers.items()}
             yield Response(
-                url=url,
+                # After redirects (urllib3 may report just the path): pages resolve links here.
+                url=urljoin(clean, response.url or ""),
                 status=response.status,
                 headers=lowered,
                 chunks=response.stream(CHUNK_SIZE),
@@ -285,13 +297,14 @@ class HttpSession:
         finally:
             response.release_conn()
 
-    def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> tuple[int, str, bytes]:
-        """(status, content type, body) for small documents such as index pages."""
+    def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> Fetched:
+        """A small document such as an index page, read whole (compressed in transit)."""
+        request_headers = {**urllib3.make_headers(accept_encoding=True), **(headers or {})}
         for attempt in range(_STREAM_ATTEMPTS):
             try:
-                with self.open(url, headers=headers) as response:
+                with self.open(url, headers=request_headers) as response:
                     body = response.read() if response.status == 200 else b""
-                    return response.status, response.content_type, body
+                    return Fetched(response.url, response.status, response.content_type, body)
             except (ProtocolError, ReadTimeoutError) as exc:
                 if attempt + 1 == _STREAM_ATTEMPTS:
                     raise FetchError(f"could not fetch {redact_url(url)}: {exc}") from exc

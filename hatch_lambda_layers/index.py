@@ -367,15 +367,15 @@ class IndexClient:
     # -- pages
 
     def _fetch_page(self, page_url: str) -> ProjectPage | None:
-        status, content_type, body = self.http.get(page_url, headers={"Accept": ACCEPT})
-        if status in (404, 410):
+        fetched = self.http.get(page_url, headers={"Accept": ACCEPT})
+        if fetched.status in (404, 410):
             return None
-        if status != 200:
+        if fetched.status != 200:
             raise FetchError(
-                f"index page {redact_url(page_url)} answered HTTP {status}; check the index URL "
-                f"and its credentials"
+                f"index page {redact_url(page_url)} answered HTTP {fetched.status}; check the "
+                f"index URL and its credentials"
             )
-        return _parse_response(body, content_type, page_url)
+        return _parse_response(fetched.body, fetched.content_type, fetched.url)
 
     def _find_links_files(self, location: str, project: NormalizedName) -> Iterable[IndexFile]:
         path = local_path(location)

@@ -79,6 +79,7 @@ class LocalIndex:
     corrupt: set[str] = field(default_factory=set)  # filenames served with altered bytes
     delay: float = 0.0  # seconds slept before serving each file
     fail_next: dict[str, int] = field(default_factory=dict)  # path -> 503s left to return
+    redirect_from: str | None = None  # e.g. "/old/deep/": its pages redirect to /simple/
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     port: int = 0
     active_downloads: int = 0
@@ -212,7 +213,12 @@ def _handler(index: LocalIndex) -> type[BaseHTTPRequestHandler]:
                 if self.headers.get("Authorization") != f"Basic {expected}":
                     self._send(401, b"unauthorized")
                     return
-            if path == "/simple/":
+            if index.redirect_from and path.startswith(index.redirect_from):
+                self.send_response(302)
+                self.send_header("Location", "/simple/" + path.removeprefix(index.redirect_from))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif path == "/simple/":
                 self._send(200, index.root_page(), "text/html")
             elif path.startswith("/simple/"):
                 self._project(path.removeprefix("/simple/").strip("/"))

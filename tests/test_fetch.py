@@ -24,6 +24,11 @@ from tests.wheelfactory import make_wheel
 local_index = localindex.local_index  # the fixture factory
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HATCH_LAMBDA_LAYERS_CACHE_DIR", str(tmp_path / "default-cache"))
+
+
 def _http() -> HttpSession:
     retries = urllib3.Retry(total=2, backoff_factor=0, status_forcelist=(503,))
     return HttpSession(environ={}, retries=retries, use_netrc=False)

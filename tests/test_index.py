@@ -35,6 +35,11 @@ from tests.wheelfactory import make_wheel
 local_index = localindex.local_index  # the fixture factory
 
 PAGE = "http://127.0.0.1:8080/simple/demo/"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HATCH_LAMBDA_LAYERS_CACHE_DIR", str(tmp_path / "default-cache"))
 FAST = urllib3.Retry(total=3, backoff_factor=0, status_forcelist=(503,))
 
 
@@ -495,3 +500,39 @@ def test_discover_reads_files_and_anchors_relative_paths(tmp_path: Path) -> None
     (project / "uv.toml").write_text("index-url = 3\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="index-url"):
         discover_index_settings(_Config(), project, {**env, "PIP_CONFIG_FILE": os.devnull})
+
+
+def test_relative_links_resolve_against_the_page_after_redirects(
+    wheels: Path, local_index: Callable[..., LocalIndex]
+) -> None:
+    index = local_index(wheels, redirect_from="/old/deep/")
+    files = _client(f"{index.root}/old/deep/").project_page("demo").files
+    assert {f.url for f in files} == {index.file_url(f.filename) for f in files}
+    assert index.paths("/")[:2] == ["/old/deep/demo/", "/simple/demo/"]
+    # Pages are asked for compressed; wheels are not (their bytes are what the hash covers).
+    assert "gzip" in index.requests[1][1].get("accept-encoding", "")
+
+
+def test_netrc_credentials_are_used_for_hosts_without_userinfo(
+    wheels: Path, local_index: Callable[..., LocalIndex], tmp_path: Path
+) -> None:
+    index = local_index(wheels, auth=("carol", "from-netrc"))
+    netrc_file = tmp_path / "netrc"
+    netrc_file.write_text("machine 127.0.0.1 login carol password from-netrc\n", encoding="utf-8")
+    netrc_file.chmod(0o600)
+    http = HttpSession(environ={"NETRC": str(netrc_file)}, retries=FAST)
+    client = IndexClient(IndexSettings((index.url,)), http=http)
+    assert len(client.project_page("demo").files) == 3
+
+
+def test_proxy_environment_is_honoured_with_no_proxy_exceptions() -> None:
+    env = {"HTTPS_PROXY": "http://u:p@127.0.0.1:3128", "no_proxy": "127.0.0.1,.internal.test"}
+    http = HttpSession(environ=env, use_netrc=False)
+    proxied = http._manager("https", "mirror.corp.test")
+    assert isinstance(proxied, urllib3.ProxyManager)
+    assert proxied.proxy is not None and proxied.proxy.auth is None  # credentials go in a header
+    assert "proxy-authorization" in {k.lower() for k in proxied.proxy_headers}
+    assert not isinstance(http._manager("https", "127.0.0.1"), urllib3.ProxyManager)
+    assert not isinstance(http._manager("https", "pkgs.internal.test"), urllib3.ProxyManager)
+    assert not isinstance(http._manager("http", "mirror.corp.test"), urllib3.ProxyManager)
+    assert http._manager("https", "other.corp.test") is proxied  # one shared manager
