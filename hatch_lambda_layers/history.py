@@ -1,0 +1,416 @@
+"""Change-rate estimates: P(a package's version changes in a given build), each with its source.
+
+Sources, strongest first (`RateEstimate.source` is exactly one of these):
+
+* ``override``: `volatile` (rate `VOLATILE_RATE`) or `stable` (`STABLE_RATE`) in
+  ``[tool.lambda-layers]``.
+* ``lock-history``: consecutive revisions of the project's lock file (uv.lock, pylock.toml) in
+  its git history, newest `HISTORY_LIMIT` commits touching it.
+* ``manifest-history``: the bounded rolling ``history`` of earlier manifests in the output
+  directory (one entry per build that changed some version; see `next_history`).
+* ``release-cadence``: how often the package released on the index in the last twelve months,
+  turned into a probability per build (`cadence_rate`).
+* ``unknown``: nothing known; `DEFAULT_RATE`.
+
+Combination (`combine`), a Beta-Binomial update. An override wins outright. Otherwise the prior
+mean `m` is the release-cadence rate when known, else `DEFAULT_RATE`. A history counts as
+evidence once it holds at least `MIN_OBSERVATIONS` consecutive pairs of revisions in which the
+package is present; the lock history is preferred to the manifest history (they overlap, so
+they are never added together). With `c` changes in `n` observations the estimate is the
+posterior mean ``(c + m * w) / (n + w)`` with `w = PRIOR_WEIGHT` pseudo-observations, and the
+source is that history's. Histories with fewer observations are ignored and the prior is the
+estimate, with the prior's source.
+
+Observations are revisions that changed *something* (a lock commit, a build whose versions
+differ from the previous one). Builds that change nothing republish nothing whatever the
+layout, so rates conditional on "something changed" rank the layouts the same way and are not
+diluted by repeated local rebuilds.
+
+Git and index access live in thin functions (`read_lock_history`, `upload_times_from_index`,
+`estimate_for_project`); everything else is pure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from .index import IndexFile, PackageIndex
+
+SOURCES = ("lock-history", "manifest-history", "release-cadence", "override", "unknown")
+VOLATILE_RATE = 0.9
+STABLE_RATE = 0.01
+DEFAULT_RATE = 0.1
+MIN_OBSERVATIONS = 5
+PRIOR_WEIGHT = 2.0
+HISTORY_LIMIT = 50
+WINDOW_DAYS = 365.0
+# Assumed days between builds when turning releases per day into a probability per build.
+DEFAULT_BUILD_INTERVAL_DAYS = 7.0
+LOCK_NAMES = ("uv.lock", "pylock.toml")
+GIT_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class RateEstimate:
+    rate: float
+    source: str
+
+
+@dataclass(frozen=True)
+class ChangeCounts:
+    """In how many consecutive revision pairs a package was present, and changed version."""
+
+    changes: int
+    observations: int
+
+
+# --------------------------------------------------------------------------- histories
+
+
+def count_changes(history: Sequence[Mapping[str, str]]) -> dict[str, ChangeCounts]:
+    """Per package (canonical name): changes and observations over consecutive revisions.
+
+    `history` is newest first; a package counts in a pair only when present in both."""
+    counts: dict[str, list[int]] = {}
+    normalized = [{canonicalize_name(k): v for k, v in h.items()} for h in history]
+    for newer, older in itertools.pairwise(normalized):
+        for name in newer.keys() & older.keys():
+            entry = counts.setdefault(name, [0, 0])
+            entry[1] += 1
+            entry[0] += newer[name] != older[name]
+    return {name: ChangeCounts(c, n) for name, (c, n) in sorted(counts.items())}
+
+
+def next_history(
+    previous_history: Sequence[Mapping[str, str]],
+    current_versions: Mapping[str, str],
+    limit: int = HISTORY_LIMIT,
+) -> tuple[dict[str, str], ...]:
+    """The manifest's rolling history after this build: newest first, at most `limit` entries.
+
+    A build whose versions equal the newest entry adds nothing (see the module docstring)."""
+
+    def normalized(versions: Mapping[str, str]) -> dict[str, str]:
+        return dict(sorted((str(canonicalize_name(k)), v) for k, v in versions.items()))
+
+    current = normalized(current_versions)
+    older = [normalized(entry) for entry in previous_history]
+    entries = older if older and older[0] == current else [current, *older]
+    return tuple(entries[: max(0, limit)])
+
+
+def lock_versions(text: str) -> dict[str, str]:
+    """name -> version pinned by a uv.lock (``[[package]]``) or pylock.toml (``[[packages]]``).
+
+    Raises ValueError when the text is not TOML."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"not a TOML lock file: {exc}") from None
+    versions: dict[str, str] = {}
+    for key in ("package", "packages"):
+        entries = data.get(key)
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if not isinstance(entry, Mapping):
+                continue
+            name, version = entry.get("name"), entry.get("version")
+            if isinstance(name, str) and isinstance(version, str):
+                versions.setdefault(canonicalize_name(name), version)
+    return dict(sorted(versions.items()))
+
+
+Runner = Callable[[Sequence[str]], str | None]
+
+
+def _git(root: Path) -> Runner:
+    def run(args: Sequence[str]) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(root), *args],
+                capture_output=True,
+                text=True,
+                timeout=GIT_TIMEOUT,
+                check=False,
+                env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+    return run
+
+
+def find_lock_file(project_root: str | os.PathLike[str]) -> str | None:
+    """The lock file the history is read from: uv.lock, pylock.toml, else a pylock.*.toml."""
+    root = Path(project_root)
+    for name in LOCK_NAMES:
+        if (root / name).is_file():
+            return name
+    named = sorted(p.name for p in root.glob("pylock.*.toml") if p.is_file())
+    return named[0] if named else None
+
+
+def read_lock_history(
+    project_root: str | os.PathLike[str],
+    lock_file: str | None = None,
+    *,
+    limit: int = HISTORY_LIMIT,
+    runner: Runner | None = None,
+) -> tuple[dict[str, str], ...]:
+    """Versions pinned by each of the last `limit` commits touching the lock file, newest first.
+
+    Thin I/O around git (`git log --format=%H -n N -- <lock>`, `git show <commit>:./<lock>`).
+    Returns () when the project is not in a git repository, git is missing, the checkout is
+    shallow with no such commits, or there is no lock file; revisions that do not parse are
+    skipped."""
+    lock = lock_file if lock_file is not None else find_lock_file(project_root)
+    if lock is None:
+        return ()
+    run = runner if runner is not None else _git(Path(project_root))
+    listing = run(["log", "--format=%H", "-n", str(limit), "--", lock])
+    if not listing:
+        return ()
+    revisions: list[dict[str, str]] = []
+    for commit in listing.split():
+        text = run(["show", f"{commit}:./{lock}"])
+        if text is None:
+            continue
+        try:
+            revisions.append(lock_versions(text))
+        except ValueError:
+            continue
+    return tuple(revisions)
+
+
+# --------------------------------------------------------------------------- release cadence
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def release_times(releases: Iterable[tuple[str, datetime | None]]) -> tuple[datetime, ...]:
+    """Upload times of the releases that a lock following the newest version would pick up.
+
+    `releases` are (version, upload time) pairs, e.g. one per file; a version's time is its
+    earliest upload. Pre-releases, invalid versions and backports (a release below a version
+    already out, like a 1.10.x fix after 2.0) are left out: they do not move a lock's pin."""
+    first: dict[Version, datetime] = {}
+    for raw, moment in releases:
+        if moment is None:
+            continue
+        try:
+            version = Version(raw)
+        except InvalidVersion:
+            continue
+        if version.is_prerelease or version.is_devrelease:
+            continue
+        moment = _aware(moment)
+        if version not in first or moment < first[version]:
+            first[version] = moment
+    kept: list[datetime] = []
+    highest: Version | None = None
+    for version, moment in sorted(first.items(), key=lambda vm: (vm[1], vm[0])):
+        if highest is None or version > highest:
+            highest = version
+            kept.append(moment)
+    return tuple(kept)
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def release_times_from_files(files: Iterable[IndexFile]) -> tuple[datetime, ...]:
+    """`release_times` of a project page's files (PEP 691 ``upload-time``; filenames -> version)."""
+    pairs: list[tuple[str, datetime | None]] = []
+    for f in files:
+        if f.upload_time is None or f.yanked:
+            continue
+        try:
+            if f.filename.endswith(".whl"):
+                version = str(parse_wheel_filename(f.filename)[1])
+            else:
+                version = str(parse_sdist_filename(f.filename)[1])
+        except (InvalidWheelFilename, InvalidSdistFilename):
+            continue
+        pairs.append((version, _parse_time(f.upload_time)))
+    return release_times(pairs)
+
+
+def upload_times_from_index(
+    index: PackageIndex, names: Iterable[str], warn: Callable[[str], None] | None = None
+) -> dict[str, tuple[datetime, ...]]:
+    """Thin I/O: each project's page from `index`, reduced by `release_times_from_files`.
+
+    A project whose page cannot be read or carries no upload times is left out (its rate then
+    falls back to the default), with a warning."""
+    from .errors import LambdaLayersError
+
+    found: dict[str, tuple[datetime, ...]] = {}
+    for name in sorted({canonicalize_name(n) for n in names}):
+        try:
+            page = index.project_page(name)
+        except LambdaLayersError as exc:
+            if warn is not None:
+                warn(f"no release history for {name}: {exc}")
+            continue
+        times = release_times_from_files(page.files)
+        if times:
+            found[name] = times
+        elif warn is not None:
+            warn(f"no upload times for {name} on {index.describe()}; assuming rate {DEFAULT_RATE}")
+    return found
+
+
+def cadence_rate(
+    upload_times: Sequence[datetime],
+    now: datetime,
+    *,
+    window_days: float = WINDOW_DAYS,
+    build_interval_days: float = DEFAULT_BUILD_INTERVAL_DAYS,
+) -> float:
+    """P(a new release lands between two builds), from the releases in the last `window_days`.
+
+    Releases are taken as a Poisson process of rate ``(count + 0.5) / window_days`` per day (the
+    half release keeps a quiet year from claiming "never"), so with builds every
+    `build_interval_days` days: ``1 - exp(-rate * build_interval_days)``. Pass the times of
+    releases that move a lock (`release_times`)."""
+    if window_days <= 0 or build_interval_days <= 0:
+        raise ValueError("window_days and build_interval_days must be positive")
+    end = _aware(now)
+    start = end - timedelta(days=window_days)
+    count = sum(1 for t in upload_times if start < _aware(t) <= end)
+    per_day = (count + 0.5) / window_days
+    return -math.expm1(-per_day * build_interval_days)
+
+
+# --------------------------------------------------------------------------- combination
+
+
+def combine(
+    *,
+    override: str | None = None,
+    lock: ChangeCounts | None = None,
+    manifest: ChangeCounts | None = None,
+    cadence: float | None = None,
+    min_observations: int = MIN_OBSERVATIONS,
+    prior_weight: float = PRIOR_WEIGHT,
+    default_rate: float = DEFAULT_RATE,
+) -> RateEstimate:
+    """One package's estimate from what is known about it (see the module docstring)."""
+    if override == "volatile":
+        return RateEstimate(VOLATILE_RATE, "override")
+    if override == "stable":
+        return RateEstimate(STABLE_RATE, "override")
+    if override is not None:
+        raise ValueError(f"unknown override {override!r}: use 'volatile' or 'stable'")
+    prior, prior_source = (
+        (min(1.0, max(0.0, cadence)), "release-cadence")
+        if cadence is not None
+        else (default_rate, "unknown")
+    )
+    for counts, source in ((lock, "lock-history"), (manifest, "manifest-history")):
+        if counts is not None and counts.observations >= min_observations:
+            rate = (counts.changes + prior * prior_weight) / (counts.observations + prior_weight)
+            return RateEstimate(rate, source)
+    return RateEstimate(prior, prior_source)
+
+
+def estimate_rates(
+    names: Iterable[str],
+    *,
+    lock_history: Sequence[Mapping[str, str]] = (),
+    manifest_history: Sequence[Mapping[str, str]] = (),
+    upload_times: Mapping[str, Sequence[datetime]] | None = None,
+    now: datetime | None = None,
+    volatile: Iterable[str] = (),
+    stable: Iterable[str] = (),
+    build_interval_days: float = DEFAULT_BUILD_INTERVAL_DAYS,
+) -> dict[str, RateEstimate]:
+    """Estimates for `names` (keys as given) from every source; pure.
+
+    `upload_times` maps package names to `release_times`; `now` is required with them."""
+    lock_counts = count_changes(lock_history)
+    manifest_counts = count_changes(manifest_history)
+    times = {canonicalize_name(k): v for k, v in (upload_times or {}).items()}
+    if times and now is None:
+        raise ValueError("estimate_rates needs `now` to use upload times")
+    hot = {canonicalize_name(n) for n in volatile}
+    cold = {canonicalize_name(n) for n in stable}
+    result: dict[str, RateEstimate] = {}
+    for name in names:
+        key = canonicalize_name(name)
+        override = "volatile" if key in hot else "stable" if key in cold else None
+        cadence = None
+        if key in times and now is not None:
+            cadence = cadence_rate(times[key], now, build_interval_days=build_interval_days)
+        result[name] = combine(
+            override=override,
+            lock=lock_counts.get(key),
+            manifest=manifest_counts.get(key),
+            cadence=cadence,
+        )
+    return result
+
+
+def estimate_for_project(
+    project_root: str | os.PathLike[str],
+    names: Iterable[str],
+    *,
+    previous_history: Sequence[Mapping[str, str]] = (),
+    volatile: Iterable[str] = (),
+    stable: Iterable[str] = (),
+    upload_times: Mapping[str, Sequence[datetime]] | None = None,
+    use_git: bool = True,
+    lock_file: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, RateEstimate]:
+    """`estimate_rates` with the project's lock history read from git (thin I/O)."""
+    lock_history = read_lock_history(project_root, lock_file) if use_git else ()
+    return estimate_rates(
+        names,
+        lock_history=lock_history,
+        manifest_history=previous_history,
+        upload_times=upload_times,
+        now=now if now is not None else datetime.now(timezone.utc),
+        volatile=volatile,
+        stable=stable,
+    )
+
+
+def summarize(estimates: Mapping[str, RateEstimate]) -> dict[str, Any]:
+    """How many packages each source decided (for messages and the plan printout)."""
+    counts = {source: 0 for source in SOURCES}
+    for estimate in estimates.values():
+        counts[estimate.source] = counts.get(estimate.source, 0) + 1
+    return {k: v for k, v in counts.items() if v}

@@ -1,0 +1,311 @@
+"""Change-rate estimation: histories, release cadence, overrides, and how they combine."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hatch_lambda_layers import history
+from hatch_lambda_layers.errors import FetchError
+from hatch_lambda_layers.history import (
+    DEFAULT_RATE,
+    PRIOR_WEIGHT,
+    STABLE_RATE,
+    VOLATILE_RATE,
+    ChangeCounts,
+    RateEstimate,
+    cadence_rate,
+    combine,
+    count_changes,
+    estimate_rates,
+    lock_versions,
+    next_history,
+    read_lock_history,
+    release_times,
+)
+from hatch_lambda_layers.index import IndexFile, ProjectPage
+
+NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def uv_lock(versions: dict[str, str]) -> str:
+    out = ["version = 1", 'requires-python = ">=3.12"', ""]
+    for name, version in versions.items():
+        out += [
+            "[[package]]",
+            f'name = "{name}"',
+            f'version = "{version}"',
+            'source = { registry = "https://example.invalid/simple" }',
+            "",
+        ]
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- histories
+
+
+def test_count_changes_counts_pairs_where_present_in_both() -> None:
+    newest_first = [
+        {"numpy": "2.1", "Requests": "2.3", "idna": "3.2"},
+        {"numpy": "2.0", "requests": "2.3"},
+        {"numpy": "2.0", "requests": "2.2", "six": "1.0"},
+    ]
+    counts = count_changes(newest_first)
+    assert counts["numpy"] == ChangeCounts(changes=1, observations=2)
+    assert counts["requests"] == ChangeCounts(changes=1, observations=2)
+    assert "idna" not in counts and "six" not in counts
+
+
+def test_next_history_prepends_dedupes_and_bounds() -> None:
+    h1 = next_history((), {"NumPy": "2.0", "a_b": "1"})
+    assert h1 == ({"a-b": "1", "numpy": "2.0"},)
+    assert next_history(h1, {"numpy": "2.0", "a-b": "1"}) == h1, "a no-change build adds nothing"
+    h2 = next_history(h1, {"numpy": "2.1", "a-b": "1"})
+    assert h2[0] == {"a-b": "1", "numpy": "2.1"} and h2[1] == h1[0]
+    history_ = ()
+    for i in range(60):
+        history_ = next_history(history_, {"numpy": f"2.{i}"}, limit=50)
+    assert len(history_) == 50 and history_[0] == {"numpy": "2.59"}
+
+
+def test_lock_versions_reads_uv_lock_and_pylock() -> None:
+    assert lock_versions(uv_lock({"NumPy": "2.1.0", "six": "1.17.0"})) == {
+        "numpy": "2.1.0",
+        "six": "1.17.0",
+    }
+    pylock = 'lock-version = "1.0"\n[[packages]]\nname = "idna"\nversion = "3.10"\n\n[[packages]]\nname = "local"\n'
+    assert lock_versions(pylock) == {"idna": "3.10"}
+    with pytest.raises(ValueError):
+        lock_versions("not = [toml")
+
+
+def test_read_lock_history_with_a_fake_runner() -> None:
+    calls: list[Sequence[str]] = []
+    revisions = {
+        "c3": uv_lock({"numpy": "2.2"}),
+        "c2": "broken [[",
+        "c1": uv_lock({"numpy": "2.1"}),
+    }
+
+    def runner(args: Sequence[str]) -> str | None:
+        calls.append(args)
+        if args[0] == "log":
+            return "c3\nc2\nc1\n"
+        return revisions[args[1].split(":")[0]]
+
+    assert read_lock_history(".", "uv.lock", runner=runner) == ({"numpy": "2.2"}, {"numpy": "2.1"})
+    assert calls[0] == ["log", "--format=%H", "-n", "50", "--", "uv.lock"]
+    assert calls[1] == ["show", "c3:./uv.lock"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_read_lock_history_from_a_real_repository(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    repo = tmp_path / "repo"
+    project = repo / "service"
+    project.mkdir(parents=True)
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), *args], check=True, env=env, capture_output=True)
+
+    git("init", "-q")
+    for i, versions in enumerate(
+        [
+            {"numpy": "2.0", "six": "1.0"},
+            {"numpy": "2.1", "six": "1.0"},
+            {"numpy": "2.2", "six": "1.0"},
+        ]
+    ):
+        (project / "uv.lock").write_text(uv_lock(versions))
+        (project / "other.txt").write_text(str(i))
+        git("add", ".")
+        git("commit", "-q", "-m", f"r{i}")
+    (project / "other.txt").write_text("unrelated")
+    git("commit", "-q", "-am", "unrelated change")
+    revisions = read_lock_history(project)
+    assert [r["numpy"] for r in revisions] == ["2.2", "2.1", "2.0"]
+    counts = count_changes(revisions)
+    assert counts["numpy"] == ChangeCounts(2, 2) and counts["six"] == ChangeCounts(0, 2)
+    assert read_lock_history(tmp_path / "nowhere", "uv.lock") == ()
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "uv.lock").write_text(uv_lock({"numpy": "1"}))
+    assert read_lock_history(tmp_path / "plain") == ()  # not inside a git repository
+
+
+# --------------------------------------------------------------------------- release cadence
+
+
+def test_release_times_keep_first_upload_of_releases_that_advance() -> None:
+    t = [NOW - timedelta(days=d) for d in range(100, 0, -10)]
+    pairs = [
+        ("2.0.0", t[0]),
+        ("2.0.0", t[1]),  # another file of 2.0.0, uploaded later
+        ("2.1.0rc1", t[2]),  # pre-release
+        ("1.10.5", t[3]),  # backport below the newest
+        ("2.1.0", t[4]),
+        ("not a version", t[5]),
+        ("2.2.0", None),
+    ]
+    assert release_times(pairs) == (t[0], t[4])
+
+
+def test_release_times_from_index_files() -> None:
+    files = [
+        IndexFile("demo-1.0-py3-none-any.whl", "u1", upload_time="2026-01-01T10:00:00.5Z"),
+        IndexFile("demo-1.0.tar.gz", "u2", upload_time="2025-12-31T10:00:00Z"),
+        IndexFile("demo-1.1-py3-none-any.whl", "u3", upload_time="2026-03-01T00:00:00Z"),
+        IndexFile(
+            "demo-1.2-py3-none-any.whl", "u4", upload_time="2026-04-01T00:00:00Z", yanked=True
+        ),
+        IndexFile("demo-1.3-py3-none-any.whl", "u5"),
+    ]
+    assert history.release_times_from_files(files) == (
+        datetime(2025, 12, 31, 10, tzinfo=timezone.utc),
+        datetime(2026, 3, 1, tzinfo=timezone.utc),
+    )
+
+
+def test_cadence_rate_formula_and_window() -> None:
+    weekly = [NOW - timedelta(days=7 * i + 1) for i in range(52)]
+    rate = cadence_rate(weekly, NOW)
+    assert rate == pytest.approx(1 - math.exp(-(52.5 / 365) * 7))
+    # releases outside the last 365 days, or after `now`, do not count
+    old = [NOW - timedelta(days=400), NOW + timedelta(days=3)]
+    quiet = cadence_rate(old, NOW)
+    assert quiet == pytest.approx(1 - math.exp(-(0.5 / 365) * 7))
+    assert 0 < quiet < 0.01
+    daily = cadence_rate(weekly, NOW, build_interval_days=1.0)
+    assert daily < rate
+    naive = [t.replace(tzinfo=None) for t in weekly]
+    assert cadence_rate(naive, NOW) == rate
+    with pytest.raises(ValueError):
+        cadence_rate(weekly, NOW, build_interval_days=0)
+
+
+@given(st.integers(0, 400), st.integers(0, 400))
+def test_cadence_rate_is_a_probability_and_grows_with_releases(a: int, b: int) -> None:
+    lo, hi = sorted((a, b))
+    times = [NOW - timedelta(hours=20 * i + 1) for i in range(hi)]
+    r_lo, r_hi = cadence_rate(times[:lo], NOW), cadence_rate(times, NOW)
+    assert 0.0 < r_lo <= r_hi <= 1.0
+
+
+# --------------------------------------------------------------------------- combination
+
+
+def test_combine_precedence_and_posterior() -> None:
+    assert combine(override="volatile", lock=ChangeCounts(0, 40)) == RateEstimate(
+        VOLATILE_RATE, "override"
+    )
+    assert combine(override="stable", cadence=0.9) == RateEstimate(STABLE_RATE, "override")
+    with pytest.raises(ValueError):
+        combine(override="sometimes")
+    lock = ChangeCounts(changes=3, observations=10)
+    got = combine(lock=lock, manifest=ChangeCounts(9, 10), cadence=0.5)
+    assert got.source == "lock-history"
+    assert got.rate == pytest.approx((3 + 0.5 * PRIOR_WEIGHT) / (10 + PRIOR_WEIGHT))
+    thin_lock = ChangeCounts(changes=1, observations=2)
+    got = combine(lock=thin_lock, manifest=ChangeCounts(0, 8), cadence=0.5)
+    assert got.source == "manifest-history"
+    assert got.rate == pytest.approx((0 + 0.5 * PRIOR_WEIGHT) / (8 + PRIOR_WEIGHT))
+    assert combine(lock=thin_lock, cadence=0.25) == RateEstimate(0.25, "release-cadence")
+    assert combine(lock=thin_lock) == RateEstimate(DEFAULT_RATE, "unknown")
+    assert combine(cadence=1.7).rate == 1.0
+
+
+@given(
+    st.integers(0, 60).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
+    st.one_of(st.none(), st.floats(0, 1)),
+)
+def test_combined_rate_is_a_probability_with_a_known_source(
+    counts: tuple[int, int], cadence: float | None
+) -> None:
+    estimate = combine(lock=ChangeCounts(*counts), cadence=cadence)
+    assert 0.0 <= estimate.rate <= 1.0
+    assert estimate.source in history.SOURCES
+
+
+def test_estimate_rates_uses_every_source() -> None:
+    lock_history = [{"numpy": str(i // 2)} for i in range(12)]  # changes every other revision
+    manifest_history = [{"pandas": str(i)} for i in range(8)]
+    upload_times = {"Requests": [NOW - timedelta(days=30 * i + 1) for i in range(12)]}
+    estimates = estimate_rates(
+        ["NumPy", "pandas", "requests", "botocore", "mystery"],
+        lock_history=lock_history,
+        manifest_history=manifest_history,
+        upload_times=upload_times,
+        now=NOW,
+        volatile=["Botocore"],
+    )
+    assert estimates["NumPy"].source == "lock-history"
+    assert estimates["NumPy"].rate == pytest.approx(
+        (5 + DEFAULT_RATE * PRIOR_WEIGHT) / (11 + PRIOR_WEIGHT)
+    )
+    assert estimates["pandas"].source == "manifest-history"
+    assert estimates["pandas"].rate == pytest.approx(
+        (7 + DEFAULT_RATE * PRIOR_WEIGHT) / (7 + PRIOR_WEIGHT)
+    )
+    assert estimates["requests"] == RateEstimate(
+        cadence_rate(upload_times["Requests"], NOW), "release-cadence"
+    )
+    assert estimates["botocore"] == RateEstimate(VOLATILE_RATE, "override")
+    assert estimates["mystery"] == RateEstimate(DEFAULT_RATE, "unknown")
+    with pytest.raises(ValueError):
+        estimate_rates(["requests"], upload_times=upload_times)
+
+
+def test_estimate_for_project_without_git(tmp_path: Path) -> None:
+    got = history.estimate_for_project(
+        tmp_path, ["six", "numpy"], stable=["six"], upload_times={}, use_git=False
+    )
+    assert got == {
+        "six": RateEstimate(STABLE_RATE, "override"),
+        "numpy": RateEstimate(DEFAULT_RATE, "unknown"),
+    }
+
+
+class FakeIndex:
+    def __init__(self, pages: dict[str, ProjectPage]) -> None:
+        self.pages = pages
+
+    def project_page(self, name: str) -> ProjectPage:
+        if name not in self.pages:
+            raise FetchError(f"no page for {name}")
+        return self.pages[name]
+
+    def metadata(self, file: IndexFile) -> str:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return "fake index"
+
+
+def test_upload_times_from_index_warns_and_skips_what_it_cannot_read() -> None:
+    index = FakeIndex(
+        {
+            "demo": ProjectPage(
+                (IndexFile("demo-1.0-py3-none-any.whl", "u", upload_time="2026-01-01T00:00:00Z"),)
+            ),
+            "bare": ProjectPage((IndexFile("bare-1.0-py3-none-any.whl", "u"),)),
+        }
+    )
+    warnings: list[str] = []
+    got = history.upload_times_from_index(index, ["Demo", "bare", "missing"], warnings.append)
+    assert got == {"demo": (datetime(2026, 1, 1, tzinfo=timezone.utc),)}
+    assert len(warnings) == 2 and any("missing" in w for w in warnings)
