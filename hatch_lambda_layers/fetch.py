@@ -28,7 +28,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
@@ -424,7 +424,6 @@ def _checked_filename(filename: str) -> str:
 class _Cache:
     root: Path
     rehash: bool = False
-    _made: set[Path] = field(default_factory=set)
 
     def path(self, kind: str, sha256: str, filename: str) -> Path:
         return self.root / kind / "sha256" / sha256[:2] / sha256 / filename

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from packaging.markers import Marker
+from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -37,7 +37,7 @@ from resolvelib import Resolver as _Resolver
 
 from .distributions import DependencyGraph, PinnedPackage, WheelLink, wheel_tags_text
 from .errors import ResolutionError
-from .index import IndexFile, PackageIndex
+from .index import IndexFile, PackageIndex, project_of
 
 if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation
@@ -64,18 +64,20 @@ class ResolveTarget(Protocol):
     def describe_platform(self) -> str: ...
 
 
+def _identifier(name: str, extras: frozenset[NormalizedName]) -> str:
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
 @dataclass(frozen=True)
 class _Requirement:
     name: NormalizedName  # PYTHON for the interpreter
     extras: frozenset[NormalizedName]
     specifier: SpecifierSet
-    text: str
+    text: str  # for messages: name, extras and specifier as written, without the marker
 
     @property
     def identifier(self) -> str:
-        if not self.extras:
-            return self.name
-        return f"{self.name}[{','.join(sorted(self.extras))}]"
+        return _identifier(self.name, self.extras)
 
     @property
     def pinned(self) -> bool:
@@ -95,20 +97,19 @@ class _Candidate:
 
     @property
     def identifier(self) -> str:
-        if not self.extras:
-            return self.name
-        return f"{self.name}[{','.join(sorted(self.extras))}]"
+        return _identifier(self.name, self.extras)
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}"
 
 
-def _to_requirement(req: Requirement, text: str | None = None) -> _Requirement:
+def _to_requirement(req: Requirement) -> _Requirement:
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
     return _Requirement(
         name=canonicalize_name(req.name),
         extras=frozenset(canonicalize_name(e) for e in req.extras),
         specifier=req.specifier,
-        text=text or str(req),
+        text=f"{req.name}{extras}{req.specifier}",
     )
 
 
@@ -149,7 +150,6 @@ class _Provider(AbstractProvider[_Requirement, _Candidate, str]):
         self.target = target
         self.python = Version(target.python_full_version)
         self._versions: dict[NormalizedName, dict[Version, _VersionInfo]] = {}
-        self._all_versions: dict[NormalizedName, set[str]] = {}
         self.sdist_only: dict[NormalizedName, bool] = {}
         self.dependencies: dict[_Candidate, tuple[_Requirement, ...]] = {}
 
@@ -161,11 +161,10 @@ class _Provider(AbstractProvider[_Requirement, _Candidate, str]):
             return known
         page = self.index.project_page(name)
         table: dict[Version, _VersionInfo] = defaultdict(_VersionInfo)
-        every: set[str] = set()
+        has_sdist = False
         for file in page.files:
             if not file.is_wheel:
-                if file.filename.endswith((".tar.gz", ".zip")):
-                    every.add(file.filename)
+                has_sdist = has_sdist or project_of(file.filename) == name
                 continue
             try:
                 project, version, _, _ = parse_wheel_filename(file.filename)
@@ -175,7 +174,6 @@ class _Provider(AbstractProvider[_Requirement, _Candidate, str]):
                 continue
             info = table[version]
             info.wheels.append(file)
-            every.add(file.filename)
             if self.target.wheel_rank(file.filename) is None:
                 continue
             if _python_ok(file.requires_python, self.python):
@@ -183,8 +181,7 @@ class _Provider(AbstractProvider[_Requirement, _Candidate, str]):
             else:
                 info.python_excluded.append(file)
         self._versions[name] = dict(table)
-        self._all_versions[name] = every
-        self.sdist_only[name] = bool(every) and not table
+        self.sdist_only[name] = has_sdist and not table
         return self._versions[name]
 
     def _usable_files(self, info: _VersionInfo, allow_yanked: bool) -> list[IndexFile]:
@@ -294,20 +291,26 @@ class _Provider(AbstractProvider[_Requirement, _Candidate, str]):
             )
         for text in raw.get("requires_dist", []):
             req = _parse_requirement(text, where)
-            if req.marker is not None and not self._applies(req.marker, env, candidate.extras):
-                continue
-            deps.append(_to_requirement(req, text))
+            if req.marker is None or _applies(req.marker, env, candidate.extras, where):
+                deps.append(_to_requirement(req))
         self.dependencies[candidate] = tuple(deps)
         _prefetch(self.index, [d.name for d in deps if d.name != PYTHON])
         return deps
 
-    @staticmethod
-    def _applies(marker: Marker, env: dict[str, str], extras: frozenset[NormalizedName]) -> bool:
-        """Base candidates take unconditional requirements; extra candidates only their extra's."""
+
+def _applies(
+    marker: Marker, env: Mapping[str, str], extras: frozenset[NormalizedName], where: str
+) -> bool:
+    """Base candidates take unconditional requirements; extra candidates only their extra's."""
+    try:
         base = marker.evaluate({**env, "extra": ""})
         if not extras:
             return base
         return not base and any(marker.evaluate({**env, "extra": e}) for e in extras)
+    except (UndefinedComparison, UndefinedEnvironmentName) as exc:
+        raise ResolutionError(
+            f"cannot evaluate the marker {str(marker)!r} of a requirement of {where}: {exc}"
+        ) from exc
 
 
 def _prefetch(index: PackageIndex, names: Sequence[str]) -> None:
@@ -423,8 +426,8 @@ def resolve(
     roots: list[_Requirement] = []
     for text in requirements:
         req = _parse_requirement(text, "the project's dependencies")
-        if req.marker is None or req.marker.evaluate({**env, "extra": ""}):
-            roots.append(_to_requirement(req, text))
+        if req.marker is None or _applies(req.marker, env, frozenset(), "the project"):
+            roots.append(_to_requirement(req))
     provider = _Provider(client, target)
     _prefetch(client, [r.name for r in roots])
     resolver: _Resolver[_Requirement, _Candidate, str] = _Resolver(provider, BaseReporter())
