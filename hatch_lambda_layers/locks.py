@@ -901,3 +901,22 @@ def edges_from_metadata(
         if p.name in expanded
     )
     return DependencyGraph(roots=roots, packages=packages, source=lock_name)
+
+
+def registry_urls(path: Path) -> tuple[str, ...]:
+    """The remote indexes a lock file's packages came from (uv.lock `source.registry`), in
+    first-seen order: where release history (upload times) can be asked for. Empty for pylock
+    files, which record wheel URLs rather than indexes, and for unreadable locks."""
+    if path.name != "uv.lock":
+        return ()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ()
+    seen: dict[str, None] = {}
+    for package in data.get("package", ()):
+        source = package.get("source") if isinstance(package, dict) else None
+        registry = source.get("registry") if isinstance(source, dict) else None
+        if isinstance(registry, str) and _is_remote(registry):
+            seen.setdefault(registry, None)
+    return tuple(seen)

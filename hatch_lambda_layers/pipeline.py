@@ -13,6 +13,7 @@ import zipfile
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Protocol
@@ -208,6 +209,37 @@ def _file_mode(path: Path) -> int:
         return 0o644
 
 
+def _release_history(
+    project: ProjectInfo, config: Config, names: Sequence[str], reporter: Reporter
+) -> dict[str, tuple[datetime, ...]]:
+    """Upload times of each package's releases (the change-rate prior when there is no history),
+    from the lock's own registry, else the user's index configuration. Never fatal: without
+    them the rates fall back to the default prior, with one warning."""
+    from . import index, indexconfig
+
+    lock_path = locks.find_lock(project.root, config.lock)
+    urls = locks.registry_urls(lock_path) if lock_path is not None else ()
+    try:
+        settings = (
+            indexconfig.IndexSettings(index_urls=urls)
+            if urls
+            else indexconfig.discover_index_settings(config, project.root)
+        )
+    except ConfigError as exc:
+        reporter.warning(f"no release history for change rates: {exc}")
+        return {}
+    missing: list[str] = []
+    found = history.upload_times_from_index(
+        index.IndexClient(settings), names, lambda message: missing.append(message)
+    )
+    if missing:
+        reporter.warning(
+            f"no release history for {len(missing)} of {len(names)} packages on "
+            f"{settings.describe()}; their change rates use the default prior"
+        )
+    return found
+
+
 def estimate_rates(
     project: ProjectInfo,
     config: Config,
@@ -229,7 +261,7 @@ def estimate_rates(
             previous_history=previous.history if previous else (),
             volatile=config.volatile,
             stable=config.stable,
-            upload_times=history.upload_times_from_graph(graph, missing, reporter.warning),
+            upload_times=_release_history(project, config, missing, reporter),
         )
     overrides = history.estimate_for_project(
         project.root, names, previous_history=(), volatile=config.volatile,
@@ -264,7 +296,12 @@ def prepare(
     from . import fetch
 
     reporter.waiting(f"Fetching {len(links)} wheels")
-    paths = fetch.fetch_wheels(list(links.values()), progress=reporter.download_progress())
+    paths = fetch.fetch_wheels(
+        list(links.values()),
+        progress=reporter.download_progress(),
+        # uv records no hashes for wheels on local disk (find-links, path sources).
+        allow_unhashed=all(w.sha256 or fetch.local_path(w.url) for w in links.values()),
+    )
     fat = config.mode == "fat"
     options = layout_options(config, fat=fat)
     packages = tuple(

@@ -359,8 +359,14 @@ def test_editable_install_skips_the_hook(fixture: Fixture, tmp_path: Path) -> No
     project = copy_project(fixture.project, tmp_path / "p")
     from hatchling.builders.wheel import WheelBuilder
 
-    WheelBuilder(str(project)).build_editable(str(tmp_path / "ed"))
+    # build() runs the build hooks (build_editable alone would not): editable skips ours,
+    # a standard wheel runs it.
+    (editable,) = WheelBuilder(str(project)).build(directory=str(tmp_path / "ed"), versions=["editable"])
+    assert Path(editable).exists()
     assert not (tmp_path / "ed" / "lambda").exists()
+    (wheel,) = WheelBuilder(str(project)).build(directory=str(tmp_path / "std"), versions=["standard"])
+    assert Path(wheel).exists()
+    assert (tmp_path / "std" / "lambda" / "manifest.json").exists()
 
 
 def test_module_entry_point_and_exit_status(fixture: Fixture, tmp_path: Path) -> None:
