@@ -690,8 +690,7 @@ def read_metadata(path: str | os.PathLike[str]) -> str:
     """The text of a wheel's `*.dist-info/METADATA` (core metadata), read without unpacking."""
     with zipfile.ZipFile(path) as zf:
         names = [
-            n for n in zf.namelist()
-            if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
         ]
         if len(names) != 1:
             raise LambdaLayersError(

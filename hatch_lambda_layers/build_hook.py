@@ -19,7 +19,7 @@ from .hatch_app import HatchReporter, abort
 from .project import project_from_wheel_builder
 
 
-class LambdaBuildHook(BuildHookInterface):  # type: ignore[misc]
+class LambdaBuildHook(BuildHookInterface):  # type: ignore[misc,type-arg]
     PLUGIN_NAME = "lambda"
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:

@@ -14,7 +14,7 @@ from .hatch_app import HatchReporter, abort
 from .project import make_wheel_builder, project_from_wheel_builder
 
 
-class LambdaBuilder(BuilderInterface):  # type: ignore[misc]
+class LambdaBuilder(BuilderInterface):  # type: ignore[misc,type-arg]
     """Writes layer zips, function zips and manifest.json into `<output dir>/lambda/`."""
 
     PLUGIN_NAME = "lambda"

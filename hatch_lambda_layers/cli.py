@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from . import __version__, manifest, pipeline
+from . import __version__, archive, manifest, pipeline
 from .config import load_config
 from .errors import LambdaLayersError, UsageError
 from .project import load_project
@@ -73,8 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="write layer zips, function zips and manifest.json")
     build.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
     build.add_argument(
-        "-o", "--output", help="build output directory (default: PROJECT/dist); "
-        "artifacts go to its lambda/ subdirectory"
+        "-o",
+        "--output",
+        help="build output directory (default: PROJECT/dist); "
+        "artifacts go to its lambda/ subdirectory",
     )
 
     publish = sub.add_parser("publish", help="publish changed layers (needs the publish extra)")
@@ -95,7 +97,7 @@ def _mb(n: float) -> str:
 
 
 def format_plan(prepared: pipeline.Prepared) -> str:
-    by_name = {p.name: p for p in prepared.packages}
+    by_name: dict[str, archive.PackageFiles] = {p.name: p for p in prepared.packages}
     plan = prepared.plan
     lines = [
         f"{prepared.project.name} {prepared.project.version} for {prepared.target.describe()}",

@@ -361,8 +361,10 @@ def format_diff(changes: Sequence[LayerChange]) -> str:
         if c.status == "unchanged":
             lines.append(f"  {c.name}: unchanged")
             continue
-        lines.append(f"{'+' if c.status == 'added' else '-' if c.status == 'removed' else '~'} "
-                     f"{c.name}: {c.status}")
+        lines.append(
+            f"{'+' if c.status == 'added' else '-' if c.status == 'removed' else '~'} "
+            f"{c.name}: {c.status}"
+        )
         lines += [f"    + {n}" for n in c.packages_added]
         lines += [f"    - {n}" for n in c.packages_removed]
         lines += [f"    ~ {n} {o} -> {v}" for n, o, v in c.packages_changed]

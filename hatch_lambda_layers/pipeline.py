@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import zipfile
 import tempfile
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -158,9 +158,7 @@ def function_entries(
     project: ProjectInfo, config: Config
 ) -> dict[str, tuple[archive.BytesEntry | archive.FileEntry, ...]]:
     """Per function, the project's own files at the zip root (hatch's wheel selection)."""
-    functions = config.functions or (
-        _default_function(project, config),
-    )
+    functions = config.functions or (_default_function(project, config),)
     result: dict[str, tuple[archive.BytesEntry | archive.FileEntry, ...]] = {}
     for fn in functions:
         chosen = [
@@ -264,8 +262,13 @@ def estimate_rates(
             upload_times=_release_history(project, config, missing, reporter),
         )
     overrides = history.estimate_for_project(
-        project.root, names, previous_history=(), volatile=config.volatile,
-        stable=config.stable, upload_times={}, use_git=False,
+        project.root,
+        names,
+        previous_history=(),
+        volatile=config.volatile,
+        stable=config.stable,
+        upload_times={},
+        use_git=False,
     )
     result: dict[str, history.RateEstimate] = {}
     for n in names:
@@ -429,13 +432,7 @@ class _Written:
     result: archive.ZipResult
 
 
-def _write(
-    staging: Path,
-    output_dir: Path,
-    stem: str,
-    entries: Sequence[archive.ZipSourceEntry | archive.BytesEntry | archive.FileEntry],
-    previous_files: Mapping[str, str],
-) -> _Written:
+def _write(staging: Path, stem: str, entries: Sequence[archive.Entry]) -> _Written:
     content_hash = archive.entries_content_hash(entries)
     file = f"{stem}-{_hash12(content_hash)}.zip"
     result = archive.write_zip(staging / file, entries)
@@ -465,13 +462,13 @@ def build(
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir))
     try:
-        built = _write_all(prepared, staging, output_dir, previous, reporter)
+        built = _write_all(prepared, staging, previous, reporter)
         layers, functions = built
         for entry in layers:
             if limits.zipped_layer_max is not None and entry.size_zipped > limits.zipped_layer_max:
                 raise LimitError(
                     f"layer {entry.name} is {entry.size_zipped:,} bytes zipped, over the "
-                    f"{limits.zipped_layer_max:,}-byte direct-upload limit; set upload = \"s3\" "
+                    f'{limits.zipped_layer_max:,}-byte direct-upload limit; set upload = "s3" '
                     f"in [tool.lambda-layers] or lower max-layers pressure with provided/exclude"
                 )
         new_manifest = _manifest(prepared, layers, functions, limits, previous)
@@ -485,19 +482,19 @@ def build(
 
     keep = {x.file for x in new_manifest.layers} | {x.file for x in new_manifest.functions}
     if previous is not None:
-        for old in [*previous.layers, *previous.functions]:
-            if old.file not in keep:
-                (output_dir / old.file).unlink(missing_ok=True)
+        for old_file in [x.file for x in previous.layers] + [x.file for x in previous.functions]:
+            if old_file not in keep:
+                (output_dir / old_file).unlink(missing_ok=True)
 
     fresh_planfile: Path | None = None
-    if prepared.planfile_path is None and not config.mode == "fat":
+    if prepared.planfile_path is None and config.mode != "fat":
         fresh_planfile = output_dir / PLANFILE_NAME
         manifest.write_text_atomic(
             fresh_planfile, planfile.dumps_planfile(planfile_for(prepared, new_manifest))
         )
         reporter.warning(
-            f"No {PLANFILE_NAME} beside pyproject.toml: wrote a fresh plan to {fresh_planfile}; "
-            f"commit it at {project.root / PLANFILE_NAME} so every build keeps these layers"
+            f"no {PLANFILE_NAME} beside pyproject.toml: wrote a fresh plan to {fresh_planfile}; "
+            f"copy it next to pyproject.toml and commit it so every build keeps these layers"
         )
     for layer in new_manifest.layers:
         state = "changed" if layer.changed else "unchanged"
@@ -519,18 +516,16 @@ def build(
 def _write_all(
     prepared: Prepared,
     staging: Path,
-    output_dir: Path,
     previous: manifest.Manifest | None,
     reporter: Reporter,
 ) -> tuple[list[manifest.LayerEntry], list[manifest.FunctionEntry]]:
-    by_name = {p.name: p for p in prepared.packages}
-    previous_files: dict[str, str] = {}
+    by_name: dict[str, archive.PackageFiles] = {p.name: p for p in prepared.packages}
     layers: list[manifest.LayerEntry] = []
     for layer in prepared.plan.layers:
         full_name = prepared.layer_names[layer.name]
-        entries = [e for pkg in layer.packages for e in by_name[pkg].entries]
+        layer_entries = [e for pkg in layer.packages for e in by_name[pkg].entries]
         reporter.waiting(f"Writing layer {full_name} ({len(layer.packages)} packages)")
-        written = _write(staging, output_dir, f"layer-{full_name}", entries, previous_files)
+        written = _write(staging, f"layer-{full_name}", layer_entries)
         old = previous.layer(full_name) if previous else None
         if old is not None and old.content_hash == written.result.content_hash:
             version, changed = old.version, False
@@ -564,13 +559,11 @@ def _write_all(
     functions: list[manifest.FunctionEntry] = []
     fat = prepared.config.mode == "fat"
     for fn in _functions(prepared.project, prepared.config):
-        entries: list[archive.ZipSourceEntry | archive.BytesEntry | archive.FileEntry] = list(
-            prepared.function_files[fn.name]
-        )
+        fn_entries: list[archive.Entry] = list(prepared.function_files[fn.name])
         if fat:
-            entries += [e for pkg in prepared.packages for e in pkg.entries]
+            fn_entries += [e for pkg in prepared.packages for e in pkg.entries]
         reporter.waiting(f"Writing function {fn.name}")
-        written = _write(staging, output_dir, f"function-{fn.name}", entries, previous_files)
+        written = _write(staging, f"function-{fn.name}", fn_entries)
         functions.append(
             manifest.FunctionEntry(
                 name=fn.name,
@@ -607,7 +600,7 @@ def _manifest(
     target = prepared.target
     fn_max = max((f.size_unzipped for f in functions), default=0)
     total = sum(x.size_unzipped for x in layers) + fn_max
-    versions = {p.name: p.version for p in prepared.packages}
+    versions: dict[str, str] = {p.name: p.version for p in prepared.packages}
     return manifest.Manifest(
         generator=f"hatch-lambda-layers {__version__}",
         project_name=prepared.project.name,
@@ -634,9 +627,7 @@ def _manifest(
             ok=total <= limits.unzipped_max,
         ),
         license_info=prepared.config.license_info,
-        history=tuple(
-            history.next_history(previous.history if previous else (), versions)
-        ),
+        history=tuple(history.next_history(previous.history if previous else (), versions)),
     )
 
 

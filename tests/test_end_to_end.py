@@ -31,7 +31,7 @@ from tests.wheelfactory import make_elf, make_wheel
 UV = shutil.which("uv")
 pytestmark = pytest.mark.skipif(UV is None, reason="uv is not installed (pip install uv)")
 
-HANDLER = '''
+HANDLER = """
 import cloudsdk
 import greet
 import nativeext
@@ -43,18 +43,29 @@ def handler(event, context):
         "native": nativeext.kind(),
         "sdk": cloudsdk.VERSION,
     }
-'''
+"""
 
 
 def make_fixture_wheels(directory: Path) -> None:
     make_wheel(
-        directory, "greet", "1.0.0",
-        {"greet/__init__.py": "import textfmt\n\ndef hello(n):\n    return textfmt.shout('hello ' + n)\n"},
+        directory,
+        "greet",
+        "1.0.0",
+        {
+            "greet/__init__.py": "import textfmt\n\ndef hello(n):\n    return textfmt.shout('hello ' + n)\n"
+        },
         requires_dist=["textfmt>=2"],
     )
-    make_wheel(directory, "textfmt", "2.1.0", {"textfmt/__init__.py": "def shout(s):\n    return s.upper() + '!'\n"})
     make_wheel(
-        directory, "nativeext", "0.5.0",
+        directory,
+        "textfmt",
+        "2.1.0",
+        {"textfmt/__init__.py": "def shout(s):\n    return s.upper() + '!'\n"},
+    )
+    make_wheel(
+        directory,
+        "nativeext",
+        "0.5.0",
         {
             "nativeext/__init__.py": "def kind():\n    return 'native'\n",
             "nativeext/_speedups.cpython-311-x86_64-linux-gnu.so": make_elf("x86_64"),
@@ -63,7 +74,9 @@ def make_fixture_wheels(directory: Path) -> None:
     )
     # An aarch64 build of the same release: must never be chosen for x86_64.
     make_wheel(
-        directory, "nativeext", "0.5.0",
+        directory,
+        "nativeext",
+        "0.5.0",
         {
             "nativeext/__init__.py": "def kind():\n    return 'native-arm'\n",
             "nativeext/_speedups.cpython-311-aarch64-linux-gnu.so": make_elf("aarch64"),
@@ -71,14 +84,16 @@ def make_fixture_wheels(directory: Path) -> None:
         tag="cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64",
     )
     make_wheel(
-        directory, "cloudsdk", "1.40.0",
+        directory,
+        "cloudsdk",
+        "1.40.0",
         {"cloudsdk/__init__.py": "import sdkcore, textfmt\nVERSION = '1.40.0'\n"},
         requires_dist=["sdkcore>=1", "textfmt"],
     )
     make_wheel(directory, "sdkcore", "1.40.0", {"sdkcore/__init__.py": "CORE = True\n"})
 
 
-PYPROJECT = '''
+PYPROJECT = """
 [build-system]
 requires = ["hatchling", "hatch-lambda-layers"]
 build-backend = "hatchling.build"
@@ -98,7 +113,7 @@ packages = ["src/hello_fn"]
 runtime = "python3.11"
 handler = "hello_fn.handler.handler"
 provided = ["cloudsdk"]
-'''
+"""
 
 
 def write_project(root: Path, pyproject: str = PYPROJECT) -> Path:
@@ -116,7 +131,11 @@ def uv_lock(project: Path, index: LocalIndex, cache: Path) -> None:
         env.pop(key, None)
     proc = subprocess.run(
         [UV, "lock", "--default-index", index.url, "--no-progress"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=120,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
 
@@ -177,7 +196,10 @@ def test_build_runs_like_lambda(fixture: Fixture, tmp_path: Path) -> None:
 
     assert manifest["schema_version"] == 1
     assert manifest["target"] == {
-        "runtime": "python3.11", "architecture": "x86_64", "python_version": "3.11", "glibc": "2.26",
+        "runtime": "python3.11",
+        "architecture": "x86_64",
+        "python_version": "3.11",
+        "glibc": "2.26",
     }
     provided = {p["name"]: p for p in manifest["provided"]}
     assert provided["cloudsdk"]["reason"] == "provided"
@@ -191,7 +213,10 @@ def test_build_runs_like_lambda(fixture: Fixture, tmp_path: Path) -> None:
         assert not any(n.startswith(("python/cloudsdk", "python/sdkcore")) for n in names)
         assert hashlib.sha256((out / layer["file"]).read_bytes()).hexdigest() == layer["sha256"]
     (function,) = manifest["functions"]
-    assert sorted(zip_names(out / function["file"])) == ["hello_fn/__init__.py", "hello_fn/handler.py"]
+    assert sorted(zip_names(out / function["file"])) == [
+        "hello_fn/__init__.py",
+        "hello_fn/handler.py",
+    ]
     assert manifest["limits"]["ok"] is True
 
     # The runtime stands in with the provided SDK, as /var/runtime holds boto3 on Lambda.
@@ -269,7 +294,9 @@ def test_bad_config_is_exit_2_and_keeps_artifacts(
     assert build(project) == 0
     pyproject = project / "pyproject.toml"
     pyproject.write_text(
-        pyproject.read_text().replace('runtime = "python3.11"', 'runtime = "python3.11"\nmax-layers = 7\nrutime = 1')
+        pyproject.read_text().replace(
+            'runtime = "python3.11"', 'runtime = "python3.11"\nmax-layers = 7\nrutime = 1'
+        )
     )
     message = _error_keeps_previous(project, capsys, 2)
     assert "tool.lambda-layers.max-layers must be an integer from 1 to 5, got 7" in message
@@ -298,7 +325,9 @@ def test_wheel_with_parent_path_is_refused(
     wheels.mkdir()
     for w in fixture.wheels.glob("*.whl"):
         shutil.copy(w, wheels)
-    make_wheel(wheels, "evil", "1.0", {"evil/__init__.py": ""}, raw_members=[("../escape.py", b"x")])
+    make_wheel(
+        wheels, "evil", "1.0", {"evil/__init__.py": ""}, raw_members=[("../escape.py", b"x")]
+    )
     project = copy_project(fixture.project, tmp_path / "p")
     assert build(project) == 0  # a good build first
     with serve_index(wheels) as index:
@@ -317,12 +346,20 @@ def test_over_the_size_limit_names_the_largest_packages(
     for w in fixture.wheels.glob("*.whl"):
         shutil.copy(w, wheels)
     # 263 MB of zeros deflate to a few hundred KB: over 262,144,000 bytes unzipped.
-    make_wheel(wheels, "hugedata", "3.0", {"hugedata/__init__.py": "", "hugedata/blob.bin": bytes(263_000_000)}, compresslevel=1)
+    make_wheel(
+        wheels,
+        "hugedata",
+        "3.0",
+        {"hugedata/__init__.py": "", "hugedata/blob.bin": bytes(263_000_000)},
+        compresslevel=1,
+    )
     project = copy_project(fixture.project, tmp_path / "p")
     assert build(project) == 0
     with serve_index(wheels) as index:
         pyproject = project / "pyproject.toml"
-        pyproject.write_text(pyproject.read_text().replace('"cloudsdk"]', '"cloudsdk", "hugedata"]', 1))
+        pyproject.write_text(
+            pyproject.read_text().replace('"cloudsdk"]', '"cloudsdk", "hugedata"]', 1)
+        )
         uv_lock(project, index, tmp_path / "uv-cache")
         message = _error_keeps_previous(project, capsys, 1)
     assert "262,144,000" in message and "hugedata 3.0" in message and "263.0 MB" in message
@@ -337,13 +374,29 @@ def test_hatchling_builder_and_wheel_hook_give_the_same_layers(
     env = {**os.environ}
     a = subprocess.run(
         [sys.executable, "-m", "hatchling", "build", "-t", "lambda", "-d", str(tmp_path / "a")],
-        cwd=project, env=env, capture_output=True, text=True, timeout=300,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert a.returncode == 0, a.stdout + a.stderr
     assert UV is not None
     b = subprocess.run(
-        [UV, "build", "--wheel", "--no-build-isolation", "--out-dir", str(tmp_path / "b"), "--no-progress"],
-        cwd=project, env={**env, "UV_NO_CONFIG": "1"}, capture_output=True, text=True, timeout=300,
+        [
+            UV,
+            "build",
+            "--wheel",
+            "--no-build-isolation",
+            "--out-dir",
+            str(tmp_path / "b"),
+            "--no-progress",
+        ],
+        cwd=project,
+        env={**env, "UV_NO_CONFIG": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert b.returncode == 0, b.stdout + b.stderr
     ma = json.loads((tmp_path / "a" / "lambda" / "manifest.json").read_text())
@@ -361,10 +414,14 @@ def test_editable_install_skips_the_hook(fixture: Fixture, tmp_path: Path) -> No
 
     # build() runs the build hooks (build_editable alone would not): editable skips ours,
     # a standard wheel runs it.
-    (editable,) = WheelBuilder(str(project)).build(directory=str(tmp_path / "ed"), versions=["editable"])
+    (editable,) = WheelBuilder(str(project)).build(
+        directory=str(tmp_path / "ed"), versions=["editable"]
+    )
     assert Path(editable).exists()
     assert not (tmp_path / "ed" / "lambda").exists()
-    (wheel,) = WheelBuilder(str(project)).build(directory=str(tmp_path / "std"), versions=["standard"])
+    (wheel,) = WheelBuilder(str(project)).build(
+        directory=str(tmp_path / "std"), versions=["standard"]
+    )
     assert Path(wheel).exists()
     assert (tmp_path / "std" / "lambda" / "manifest.json").exists()
 
@@ -373,7 +430,9 @@ def test_module_entry_point_and_exit_status(fixture: Fixture, tmp_path: Path) ->
     project = copy_project(fixture.project, tmp_path / "p")
     proc = subprocess.run(
         [sys.executable, "-m", "hatch_lambda_layers", "plan", str(project)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "HATCH_LAMBDA_LAYERS_CACHE_DIR": str(fixture.cache)},
     )
     assert proc.returncode == 0, proc.stderr
@@ -381,6 +440,8 @@ def test_module_entry_point_and_exit_status(fixture: Fixture, tmp_path: Path) ->
     assert not (project / "dist").exists(), "plan writes nothing"
     bad = subprocess.run(
         [sys.executable, "-m", "hatch_lambda_layers", "build", str(tmp_path / "missing")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
