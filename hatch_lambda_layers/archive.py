@@ -697,3 +697,12 @@ def read_metadata(path: str | os.PathLike[str]) -> str:
                 f"wheel {Path(path).name!r} has {len(names)} .dist-info/METADATA files; expected 1"
             )
         return zf.read(names[0]).decode("utf-8", errors="replace")
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -158,16 +158,23 @@ def _item(prepared: pipeline.Prepared, name: str) -> Any:
 def _cmd_plan(args: argparse.Namespace, reporter: CliReporter) -> int:
     project = load_project(args.project)
     config = load_config(project.root)
-    previous = manifest.read_previous(pipeline.output_directory(project.root / "dist"))
+    output_dir = pipeline.output_directory(project.root / "dist")
+    previous = manifest.read_previous(output_dir)
     prepared = pipeline.prepare(
-        project, config, reporter, previous=previous, replan=bool(args.update)
+        project,
+        config,
+        reporter,
+        previous=previous,
+        replan=bool(args.update),
+        output_dir=output_dir,
     )
     print(format_plan(prepared))
     if args.update:
         from .planfile import dumps_planfile
 
         path = project.root / pipeline.PLANFILE_NAME
-        manifest.write_text_atomic(path, dumps_planfile(pipeline.planfile_for(prepared)))
+        record = pipeline.planfile_for(prepared, previous=previous)
+        manifest.write_text_atomic(path, dumps_planfile(record))
         print(f"wrote {path}")
     return 0
 

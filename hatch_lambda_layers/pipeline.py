@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -74,7 +74,8 @@ class Prepared:
     rates: Mapping[str, history.RateEstimate]
     plan: partition.Plan
     layer_names: Mapping[str, str]  # partition layer name -> published layer name
-    planfile_path: Path | None  # the committed lambda-layers.lock that was honoured
+    planfile_path: Path | None  # the lambda-layers.lock that was honoured (None: planned afresh)
+    planfile: planfile.PlanFile | None = None
     function_files: Mapping[str, tuple[archive.BytesEntry | archive.FileEntry, ...]] = field(
         default_factory=dict
     )
@@ -281,6 +282,21 @@ def estimate_rates(
     return result
 
 
+def find_planfile(
+    project: ProjectInfo, output_dir: Path | None
+) -> tuple[Path, planfile.PlanFile] | None:
+    """The committed lambda-layers.lock beside pyproject.toml; failing that, the one a previous
+    build left in the output directory (so rebuilds in place stay stable before it is committed)."""
+    candidates = [project.root / PLANFILE_NAME]
+    if output_dir is not None:
+        candidates.append(Path(output_dir) / PLANFILE_NAME)
+    for path in candidates:
+        found = planfile.read_planfile(path)
+        if found is not None:
+            return path, found
+    return None
+
+
 def prepare(
     project: ProjectInfo,
     config: Config,
@@ -288,6 +304,7 @@ def prepare(
     *,
     previous: manifest.Manifest | None = None,
     replan: bool = False,
+    output_dir: Path | None = None,
 ) -> Prepared:
     target = get_target(config.runtime, config.architecture)
     graph = load_graph(project, config, target, reporter)
@@ -312,8 +329,8 @@ def prepare(
     )
     _check_botocore_services(config, packages)
 
-    plan_path = project.root / PLANFILE_NAME
-    committed = planfile.read_planfile(plan_path)
+    found = find_planfile(project, output_dir)
+    plan_path, committed = found if found is not None else (None, None)
     recorded = committed.rates() if committed else {}
     rates = estimate_rates(
         project, config, graph, closure.bundled, previous, recorded if not replan else {}, reporter
@@ -358,7 +375,8 @@ def prepare(
         rates=rates,
         plan=plan,
         layer_names=layer_names,
-        planfile_path=plan_path if committed else None,
+        planfile_path=plan_path,
+        planfile=committed,
         function_files=fn_files,
     )
     check_limits(prepared)
@@ -456,13 +474,13 @@ def build(
     reporter = reporter or SilentReporter()
     output_dir = Path(output_dir)
     previous = manifest.read_previous(output_dir)
-    prepared = prepare(project, config, reporter, previous=previous)
+    prepared = prepare(project, config, reporter, previous=previous, output_dir=output_dir)
     limits = check_limits(prepared)
 
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir))
     try:
-        built = _write_all(prepared, staging, previous, reporter)
+        built = _write_all(prepared, staging, output_dir, previous, reporter)
         layers, functions = built
         for entry in layers:
             if limits.zipped_layer_max is not None and entry.size_zipped > limits.zipped_layer_max:
@@ -487,7 +505,8 @@ def build(
                 (output_dir / old_file).unlink(missing_ok=True)
 
     fresh_planfile: Path | None = None
-    if prepared.planfile_path is None and config.mode != "fat":
+    committed_path = project.root / PLANFILE_NAME
+    if prepared.planfile_path != committed_path and config.mode != "fat":
         fresh_planfile = output_dir / PLANFILE_NAME
         manifest.write_text_atomic(
             fresh_planfile, planfile.dumps_planfile(planfile_for(prepared, new_manifest))
@@ -516,6 +535,7 @@ def build(
 def _write_all(
     prepared: Prepared,
     staging: Path,
+    output_dir: Path,
     previous: manifest.Manifest | None,
     reporter: Reporter,
 ) -> tuple[list[manifest.LayerEntry], list[manifest.FunctionEntry]]:
@@ -524,14 +544,22 @@ def _write_all(
     for layer in prepared.plan.layers:
         full_name = prepared.layer_names[layer.name]
         layer_entries = [e for pkg in layer.packages for e in by_name[pkg].entries]
+        content_hash = archive.entries_content_hash(layer_entries)
+        old = previous.layer(full_name) if previous else None
+        version, changed = layer_version(
+            content_hash,
+            old,
+            prepared.planfile.layer_record(layer.name) if prepared.planfile else None,
+        )
+        if old is not None and not changed and _intact(output_dir / old.file, old.sha256):
+            # Same content, file still there and intact: keep it as it is, untouched on disk.
+            reporter.info(f"Layer {full_name} unchanged (v{old.version})")
+            layers.append(
+                replace(old, changed=False, packages=_package_entries(prepared, by_name, layer))
+            )
+            continue
         reporter.waiting(f"Writing layer {full_name} ({len(layer.packages)} packages)")
         written = _write(staging, f"layer-{full_name}", layer_entries)
-        old = previous.layer(full_name) if previous else None
-        if old is not None and old.content_hash == written.result.content_hash:
-            version, changed = old.version, False
-        else:
-            version = (old.version + 1) if old is not None else _recorded_version(prepared, layer)
-            changed = True
         layers.append(
             manifest.LayerEntry(
                 name=full_name,
@@ -543,17 +571,7 @@ def _write_all(
                 size_zipped=written.result.size_zipped,
                 size_unzipped=written.result.size_unzipped,
                 changed=changed,
-                packages=tuple(
-                    manifest.PackageEntry(
-                        name=by_name[n].name,
-                        version=by_name[n].version,
-                        size_unzipped=by_name[n].size_unzipped,
-                        size_zipped=by_name[n].size_zipped,
-                        change_rate=round(prepared.rates[n].rate, 6),
-                        change_source=prepared.rates[n].source,
-                    )
-                    for n in layer.packages
-                ),
+                packages=_package_entries(prepared, by_name, layer),
             )
         )
     functions: list[manifest.FunctionEntry] = []
@@ -578,16 +596,46 @@ def _write_all(
     return layers, functions
 
 
-def _recorded_version(prepared: Prepared, layer: partition.Layer) -> int:
-    """Without a previous manifest, continue from the version lambda-layers.lock recorded."""
-    if prepared.planfile_path is None:
-        return 1
-    committed = planfile.read_planfile(prepared.planfile_path)
-    recorded = committed.layer_record(layer.name) if committed else None
-    if recorded is None:
-        return 1
-    version, content_hash = recorded
-    return version if content_hash is None else version + 1
+def layer_version(
+    content_hash: str,
+    previous: manifest.LayerEntry | None,
+    record: tuple[int, str | None] | None,
+) -> tuple[int, bool]:
+    """(version, changed) of a layer: against the previous manifest in the output directory,
+    else against the version lambda-layers.lock records (a clean CI checkout), else 1."""
+    if previous is not None:
+        if previous.content_hash == content_hash:
+            return previous.version, False
+        return previous.version + 1, True
+    if record is not None:
+        version, recorded_hash = record
+        if recorded_hash == content_hash:
+            return version, False
+        return version + 1, True
+    return 1, True
+
+
+def _intact(path: Path, sha256: str) -> bool:
+    try:
+        return archive.file_sha256(path) == sha256
+    except OSError:
+        return False
+
+
+def _package_entries(
+    prepared: Prepared, by_name: Mapping[str, archive.PackageFiles], layer: partition.Layer
+) -> tuple[manifest.PackageEntry, ...]:
+    return tuple(
+        manifest.PackageEntry(
+            name=by_name[n].name,
+            version=by_name[n].version,
+            size_unzipped=by_name[n].size_unzipped,
+            size_zipped=by_name[n].size_zipped,
+            change_rate=round(prepared.rates[n].rate, 6),
+            change_source=prepared.rates[n].source,
+        )
+        for n in layer.packages
+    )
 
 
 def _manifest(
@@ -631,13 +679,29 @@ def _manifest(
     )
 
 
-def planfile_for(prepared: Prepared, built: manifest.Manifest | None = None) -> planfile.PlanFile:
-    """The lambda-layers.lock record of a plan (and of built layers' versions, when known)."""
+def planfile_for(
+    prepared: Prepared,
+    built: manifest.Manifest | None = None,
+    previous: manifest.Manifest | None = None,
+) -> planfile.PlanFile:
+    """The lambda-layers.lock record of a plan, with each layer's version and content hash: from
+    the built manifest when there is one, else computed from the layer's entries (plan --update)
+    and versioned like a build would."""
     records: dict[str, tuple[int, str | None]] = {}
     if built is not None:
         reverse = {v: k for k, v in prepared.layer_names.items()}
-        for layer in built.layers:
-            records[reverse[layer.name]] = (layer.version, layer.content_hash)
+        for entry in built.layers:
+            records[reverse[entry.name]] = (entry.version, entry.content_hash)
+    else:
+        by_name: dict[str, archive.PackageFiles] = {p.name: p for p in prepared.packages}
+        for layer in prepared.plan.layers:
+            content_hash = archive.entries_content_hash(
+                [e for n in layer.packages for e in by_name[n].entries]
+            )
+            old = previous.layer(prepared.layer_names[layer.name]) if previous else None
+            record = prepared.planfile.layer_record(layer.name) if prepared.planfile else None
+            version, _ = layer_version(content_hash, old, record)
+            records[layer.name] = (version, content_hash)
     return planfile.from_plan(
         prepared.plan,
         prepared.rates,
