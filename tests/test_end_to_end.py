@@ -445,3 +445,53 @@ def test_module_entry_point_and_exit_status(fixture: Fixture, tmp_path: Path) ->
         timeout=60,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_locked_release_needing_newer_glibc_is_refused_at_build_time(
+    fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like numpy/pyarrow's recent cp311 releases: only manylinux_2_28 wheels, which cannot load
+    on python3.11's glibc 2.26. uv locks them happily; the build must refuse them."""
+    wheels = tmp_path / "glibc-wheels"
+    wheels.mkdir()
+    for w in fixture.wheels.glob("*.whl"):
+        shutil.copy(w, wheels)
+    make_wheel(
+        wheels,
+        "fastnum",
+        "2.3.0",
+        {"fastnum/__init__.py": "", "fastnum/_core.so": make_elf("x86_64")},
+        tag="cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64",
+    )
+    project = copy_project(fixture.project, tmp_path / "p")
+    assert build(project) == 0
+    with serve_index(wheels) as index:
+        pyproject = project / "pyproject.toml"
+        pyproject.write_text(
+            pyproject.read_text().replace('"cloudsdk"]', '"cloudsdk", "fastnum"]', 1)
+        )
+        uv_lock(project, index, tmp_path / "uv-cache")
+        message = _error_keeps_previous(project, capsys, 1)
+    assert "fastnum 2.3.0 has no wheel for python3.11 x86_64" in message
+    assert "manylinux_2_28_x86_64" in message
+
+
+def test_hatchling_builder_reports_config_errors_in_one_line(
+    fixture: Fixture, tmp_path: Path
+) -> None:
+    project = copy_project(fixture.project, tmp_path / "p")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('runtime = "python3.11"', 'runtime = "python3.9"')
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "lambda", "-d", str(tmp_path / "out")],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "tool.lambda-layers.runtime must be one of" in proc.stdout + proc.stderr
+    assert 'got "python3.9"' in proc.stdout + proc.stderr
