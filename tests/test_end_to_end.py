@@ -495,3 +495,84 @@ def test_hatchling_builder_reports_config_errors_in_one_line(
     assert "Traceback" not in proc.stderr
     assert "tool.lambda-layers.runtime must be one of" in proc.stdout + proc.stderr
     assert 'got "python3.9"' in proc.stdout + proc.stderr
+
+
+def _configure(project: Path, extra: str, *, drop_handler: bool = False) -> None:
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    if drop_handler:
+        text = text.replace('handler = "hello_fn.handler.handler"\n', "")
+    pyproject.write_text(text + textwrap.dedent(extra))
+
+
+def test_fat_mode_puts_function_and_dependencies_at_the_zip_root(
+    fixture: Fixture, tmp_path: Path
+) -> None:
+    project = copy_project(fixture.project, tmp_path / "p")
+    _configure(project, 'mode = "fat"\n')
+    assert build(project) == 0
+    out = project / "dist" / "lambda"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["layers"] == []
+    (function,) = manifest["functions"]
+    names = zip_names(out / function["file"])
+    assert "hello_fn/handler.py" in names and "greet/__init__.py" in names
+    assert not any(n.startswith(("python/", "cloudsdk/", "sdkcore/")) for n in names)
+    runtime = tmp_path / "runtime"
+    for wheel in fixture.wheels.glob("*.whl"):
+        if wheel.name.startswith(("cloudsdk", "sdkcore")):
+            unzip_with_modes(wheel, runtime)
+    result = run_handler(
+        out / "manifest.json", tmp_path / "l", {"name": "fat"}, runtime_dirs=[runtime]
+    )
+    assert result["result"]["message"] == "HELLO FAT!"
+    assert "/var/task/greet/" in result["origins"]["greet"]
+
+
+def test_several_functions_share_the_layers(fixture: Fixture, tmp_path: Path) -> None:
+    project = copy_project(fixture.project, tmp_path / "p")
+    (project / "src" / "hello_fn" / "other.py").write_text(
+        "def handler(e, c):\n    return 'other'\n"
+    )
+    _configure(
+        project,
+        """
+        [tool.lambda-layers.functions.api]
+        handler = "hello_fn.handler.handler"
+        include = ["hello_fn/__init__.py", "hello_fn/handler.py"]
+
+        [tool.lambda-layers.functions.worker]
+        handler = "hello_fn.other.handler"
+        include = ["hello_fn/__init__.py", "hello_fn/other.py"]
+        """,
+        drop_handler=True,
+    )
+    assert build(project) == 0
+    out = project / "dist" / "lambda"
+    manifest = json.loads((out / "manifest.json").read_text())
+    functions = {f["name"]: f for f in manifest["functions"]}
+    assert set(functions) == {"api", "worker"}
+    assert sorted(zip_names(out / functions["worker"]["file"])) == [
+        "hello_fn/__init__.py",
+        "hello_fn/other.py",
+    ]
+    assert functions["worker"]["handler"] == "hello_fn.other.handler"
+    result = run_handler(out / "manifest.json", tmp_path / "l", {}, function="worker")
+    assert result["result"] == "other"
+
+
+def test_external_layers_take_slots(
+    fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = copy_project(fixture.project, tmp_path / "p")
+    arns = [f"arn:aws:lambda:eu-west-1:123456789012:layer:ext{i}:1" for i in range(3)]
+    _configure(project, f"external-layers = {json.dumps(arns)}\n")
+    assert build(project) == 0
+    manifest = json.loads((project / "dist" / "lambda" / "manifest.json").read_text())
+    assert manifest["external_layers"] == arns
+    assert len(manifest["layers"]) <= 2
+    assert manifest["limits"]["layers_used"] == len(manifest["layers"]) + 3 <= 5
+    capsys.readouterr()
+    _configure(project, "max-layers = 3\n")
+    assert build(project) == 2
+    assert "max-layers" in capsys.readouterr().err
