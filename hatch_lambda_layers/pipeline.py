@@ -239,6 +239,37 @@ def _release_history(
     return found
 
 
+def transform_packages(
+    packages: Sequence[archive.PackageFiles], config: Config, target: Target, reporter: Reporter
+) -> tuple[archive.PackageFiles, ...]:
+    """`strip` and `compile`: the tool and the target interpreter are looked up once."""
+    if not (config.strip or config.compile):
+        return tuple(packages)
+    from . import transform
+
+    def skipped(path: str, why: str) -> None:
+        reporter.warning(f"{path}: {why}")
+
+    result = list(packages)
+    if config.strip:
+        reporter.waiting("Stripping debug symbols from shared objects")
+        tool = transform.find_strip_tool(target)
+        result = [
+            transform.strip_package(p, target, strip_tool=tool, on_skip=skipped) for p in result
+        ]
+    if config.compile:
+        python = transform.find_target_python(target)
+        if python is None:
+            raise transform.no_python_error(target)
+        reporter.waiting(f"Compiling bytecode for {target.runtime} with {python}")
+        root = transform.FUNCTION_INSTALL_ROOT if config.mode == "fat" else "/opt"
+        result = [
+            transform.compile_package(p, target, python=python, install_root=root, on_skip=skipped)
+            for p in result
+        ]
+    return tuple(result)
+
+
 def estimate_rates(
     project: ProjectInfo,
     config: Config,
@@ -328,6 +359,7 @@ def prepare(
         archive.read_wheel(paths[links[p.name].filename], options) for p in closure.bundled
     )
     _check_botocore_services(config, packages)
+    packages = transform_packages(packages, config, target, reporter)
 
     found = find_planfile(project, output_dir)
     plan_path, committed = found if found is not None else (None, None)

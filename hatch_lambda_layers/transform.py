@@ -440,7 +440,7 @@ def find_target_python(
     return None
 
 
-def _no_python(target: Target) -> ConfigError:
+def no_python_error(target: Target) -> ConfigError:
     x, y = target.python_version
     return ConfigError(
         f"tool.lambda-layers.compile = true needs a Python {x}.{y} interpreter to compile for "
@@ -510,7 +510,7 @@ def compile_package(
         return pkg
     interpreter = python or find_target_python(target, environ, runner=runner)
     if interpreter is None:
-        raise _no_python(target)
+        raise no_python_error(target)
     root = install_root.rstrip("/")
     datas = _read_entries(sources)
 

@@ -576,3 +576,29 @@ def test_external_layers_take_slots(
     _configure(project, "max-layers = 3\n")
     assert build(project) == 2
     assert "max-layers" in capsys.readouterr().err
+
+
+def test_compile_and_strip_through_the_build(fixture: Fixture, tmp_path: Path) -> None:
+    """compile = true ships unchecked-hash bytecode made by a 3.11 interpreter (this one runs
+    3.11 for the fixture's python3.11 target); the layers still run like Lambda."""
+    if sys.version_info[:2] != (3, 11):
+        pytest.skip("the fixture targets python3.11")
+    project = copy_project(fixture.project, tmp_path / "p")
+    _configure(project, "compile = true\nstrip = true\n")
+    assert build(project) == 0
+    out = project / "dist" / "lambda"
+    manifest = json.loads((out / "manifest.json").read_text())
+    names = [n for layer in manifest["layers"] for n in zip_names(out / layer["file"])]
+    assert "python/greet/__pycache__/__init__.cpython-311.pyc" in names
+    runtime = tmp_path / "runtime"
+    for wheel in fixture.wheels.glob("*.whl"):
+        if wheel.name.startswith(("cloudsdk", "sdkcore")):
+            unzip_with_modes(wheel, runtime)
+    result = run_handler(
+        out / "manifest.json", tmp_path / "l", {"name": "pyc"}, runtime_dirs=[runtime]
+    )
+    assert result["result"]["message"] == "HELLO PYC!"
+    # The bytecode the layer ships is what Python loaded (its recorded path is Lambda's).
+    pyc = tmp_path / "l" / "opt" / "python" / "greet" / "__pycache__" / "__init__.cpython-311.pyc"
+    assert pyc.read_bytes()[4:8] == b"\x01\x00\x00\x00"  # unchecked-hash flags
+    assert b"/opt/python/greet/__init__.py" in pyc.read_bytes()
