@@ -199,11 +199,19 @@ def _cmd_publish(args: argparse.Namespace, reporter: CliReporter) -> int:
         dry_run=args.dry_run,
         log=reporter.info,
     )
-    verb = "would upload" if report.dry_run else "uploaded"
-    print(
-        f"{len(report.layers)} layer versions; {verb} {report.bytes_uploaded:,} bytes "
-        f"in {report.api_calls} API calls"
-    )
+    if report.dry_run:
+        planned = [a for a in report.actions if a.kind in ("publish", "update-code")]
+        print(
+            f"dry run: would publish {sum(a.kind == 'publish' for a in planned)} layer versions, "
+            f"would upload {sum(a.bytes for a in planned):,} bytes; "
+            f"{report.api_calls} read-only API calls made"
+        )
+    else:
+        new = sum(1 for layer in report.layers if layer.uploaded)
+        print(
+            f"{new} layer versions published, {len(report.layers) - new} reused; "
+            f"uploaded {report.bytes_uploaded:,} bytes in {report.api_calls} API calls"
+        )
     return 0
 
 
