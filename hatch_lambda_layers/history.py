@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -250,11 +250,20 @@ def _parse_time(text: str) -> datetime | None:
         return None
 
 
-def release_times_from_files(files: Iterable[IndexFile]) -> tuple[datetime, ...]:
-    """`release_times` of a project page's files (PEP 691 ``upload-time``; filenames -> version)."""
+def release_times_from_files(
+    files: Iterable[IndexFile], loadable: Callable[[str], bool] | None = None
+) -> tuple[datetime, ...]:
+    """`release_times` of a project page's files (PEP 691 ``upload-time``; filenames -> version).
+
+    With `loadable` (wheel filename -> whether the target can load it, e.g.
+    ``lambda f: target.wheel_rank(f) is not None``) only releases with such a wheel count: a
+    release the target cannot use (say manylinux_2_28-only on Amazon Linux 2) never moves its
+    pin, and counting it would call a package volatile that is frozen for this target."""
     pairs: list[tuple[str, datetime | None]] = []
     for f in files:
         if f.upload_time is None or f.yanked:
+            continue
+        if loadable is not None and not (f.filename.endswith(".whl") and loadable(f.filename)):
             continue
         try:
             if f.filename.endswith(".whl"):
@@ -268,7 +277,11 @@ def release_times_from_files(files: Iterable[IndexFile]) -> tuple[datetime, ...]
 
 
 def upload_times_from_index(
-    index: PackageIndex, names: Iterable[str], warn: Callable[[str], None] | None = None
+    index: PackageIndex,
+    names: Iterable[str],
+    warn: Callable[[str], None] | None = None,
+    *,
+    loadable: Callable[[str], bool] | None = None,
 ) -> dict[str, tuple[datetime, ...]]:
     """Thin I/O: each project's page from `index`, reduced by `release_times_from_files`.
 
@@ -284,7 +297,7 @@ def upload_times_from_index(
             if warn is not None:
                 warn(f"no release history for {name}: {exc}")
             continue
-        times = release_times_from_files(page.files)
+        times = release_times_from_files(page.files, loadable)
         if times:
             found[name] = times
         elif warn is not None:
@@ -406,11 +419,3 @@ def estimate_for_project(
         volatile=volatile,
         stable=stable,
     )
-
-
-def summarize(estimates: Mapping[str, RateEstimate]) -> dict[str, Any]:
-    """How many packages each source decided (for messages and the plan printout)."""
-    counts = {source: 0 for source in SOURCES}
-    for estimate in estimates.values():
-        counts[estimate.source] = counts.get(estimate.source, 0) + 1
-    return {k: v for k, v in counts.items() if v}

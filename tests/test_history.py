@@ -181,6 +181,30 @@ def test_release_times_from_index_files() -> None:
     )
 
 
+def test_release_times_only_count_releases_the_target_can_load() -> None:
+    files = [
+        IndexFile(
+            "np-2.2.6-cp311-cp311-manylinux_2_17_x86_64.whl",
+            "a",
+            upload_time="2025-05-17T00:00:00Z",
+        ),
+        IndexFile("np-2.2.6.tar.gz", "b", upload_time="2025-05-17T00:00:00Z"),
+        IndexFile(
+            "np-2.3.0-cp311-cp311-manylinux_2_28_x86_64.whl",
+            "c",
+            upload_time="2025-06-07T00:00:00Z",
+        ),
+        IndexFile("np-2.3.0.tar.gz", "d", upload_time="2025-06-07T00:00:00Z"),
+    ]
+    old_glibc = lambda filename: "manylinux_2_28" not in filename  # noqa: E731
+    assert history.release_times_from_files(files, old_glibc) == (
+        datetime(2025, 5, 17, tzinfo=timezone.utc),
+    )
+    assert len(history.release_times_from_files(files)) == 2
+    index = FakeIndex({"np": ProjectPage(tuple(files))})
+    assert len(history.upload_times_from_index(index, ["np"], loadable=old_glibc)["np"]) == 1
+
+
 def test_cadence_rate_formula_and_window() -> None:
     weekly = [NOW - timedelta(days=7 * i + 1) for i in range(52)]
     rate = cadence_rate(weekly, NOW)
