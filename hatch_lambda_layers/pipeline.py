@@ -228,8 +228,14 @@ def _release_history(
         reporter.warning(f"no release history for change rates: {exc}")
         return {}
     missing: list[str] = []
+    target = get_target(config.runtime, config.architecture)
     found = history.upload_times_from_index(
-        index.IndexClient(settings), names, lambda message: missing.append(message)
+        index.IndexClient(settings),
+        names,
+        lambda message: missing.append(message),
+        # A release the target cannot load (e.g. manylinux_2_28-only for glibc 2.26) is not
+        # a change this project would ever build.
+        loadable=lambda filename: target.wheel_rank(filename) is not None,
     )
     if missing:
         reporter.warning(
@@ -285,9 +291,15 @@ def estimate_rates(
     missing = [n for n in names if n not in recorded]
     estimated: Mapping[str, history.RateEstimate] = {}
     if missing:
+        lock_path = locks.find_lock(project.root, config.lock)
         estimated = history.estimate_for_project(
             project.root,
             missing,
+            lock_file=(
+                lock_path.relative_to(project.root).as_posix()
+                if lock_path is not None and lock_path.is_relative_to(project.root)
+                else None
+            ),
             previous_history=previous.history if previous else (),
             volatile=config.volatile,
             stable=config.stable,
