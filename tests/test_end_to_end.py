@@ -602,3 +602,50 @@ def test_compile_and_strip_through_the_build(fixture: Fixture, tmp_path: Path) -
     pyc = tmp_path / "l" / "opt" / "python" / "greet" / "__pycache__" / "__init__.cpython-311.pyc"
     assert pyc.read_bytes()[4:8] == b"\x01\x00\x00\x00"  # unchecked-hash flags
     assert b"/opt/python/greet/__init__.py" in pyc.read_bytes()
+
+
+def test_without_a_lock_resolves_against_the_configured_index(
+    fixture: Fixture, tmp_path: Path
+) -> None:
+    project = copy_project(fixture.project, tmp_path / "p")
+    (project / "uv.lock").unlink()
+    _configure(project, f'index-url = "{fixture.index.url}"\n')
+    assert build(project) == 0
+    out = project / "dist" / "lambda"
+    manifest = json.loads((out / "manifest.json").read_text())
+    bundled = {p["name"]: p["version"] for layer in manifest["layers"] for p in layer["packages"]}
+    assert bundled == {"greet": "1.0.0", "textfmt": "2.1.0", "nativeext": "0.5.0"}
+    assert {p["name"] for p in manifest["provided"]} == {"cloudsdk", "sdkcore"}
+    # The same packages as from the lock: the layers are byte-identical to a locked build.
+    locked = copy_project(fixture.project, tmp_path / "locked")
+    assert build(locked) == 0
+    other = json.loads((locked / "dist" / "lambda" / "manifest.json").read_text())
+    assert [x["content_hash"] for x in manifest["layers"]] == [
+        x["content_hash"] for x in other["layers"]
+    ]
+
+
+def test_hook_follows_hatchlings_enable_conventions(fixture: Fixture, tmp_path: Path) -> None:
+    project = copy_project(fixture.project, tmp_path / "p")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.hatch.build.targets.wheel.hooks.lambda]\n",
+            "[tool.hatch.build.targets.wheel.hooks.lambda]\nenable-by-default = false\n",
+        )
+    )
+    from hatchling.builders.wheel import WheelBuilder
+
+    WheelBuilder(str(project)).build(directory=str(tmp_path / "off"), versions=["standard"])
+    assert not (tmp_path / "off" / "lambda").exists()
+    env = {**os.environ, "HATCH_BUILD_HOOK_ENABLE_LAMBDA": "true"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path / "on")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "on" / "lambda" / "manifest.json").exists()
