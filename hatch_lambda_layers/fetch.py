@@ -38,6 +38,7 @@ import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+from .archive import file_sha256
 from .distributions import WheelLink
 from .errors import FetchError, HashMismatchError
 
@@ -441,19 +442,11 @@ class _Cache:
             return False
         ok = size is None or actual_size == size
         if ok and self.rehash:
-            ok = _sha256_of(path) == sha256
+            ok = file_sha256(path) == sha256
         if not ok:
             with contextlib.suppress(OSError):
                 path.unlink()
         return ok
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(CHUNK_SIZE):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _download(

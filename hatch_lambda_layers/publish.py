@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .archive import file_sha256
 from .errors import PublishError, UsageError
 from .manifest import FunctionEntry, LayerEntry, Manifest, read_manifest, write_text_atomic
 
@@ -49,7 +50,6 @@ DESCRIPTION_TAG = "hatch-lambda-layers content_hash="
 _HASH_IN_DESCRIPTION = re.compile(re.escape(DESCRIPTION_TAG) + r"([^\s()]+)")
 # Lambda's LayerName rule for a bare name (API reference, PublishLayerVersion).
 _LAYER_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
-_READ_CHUNK = 1 << 20
 
 SessionFactory = Callable[[str], Any]
 
@@ -201,14 +201,6 @@ def _mib(size: int) -> str:
 # --------------------------------------------------------------------------- local checks
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_READ_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _check_artifact(
     base: Path, kind: str, name: str, file: str, sha256: str, problems: list[str]
 ) -> Artifact | None:
@@ -220,7 +212,7 @@ def _check_artifact(
             f"{label}: zip {str(path)!r} does not exist; rebuild or publish the manifest it came with"
         )
         return None
-    actual = _sha256_file(path)
+    actual = file_sha256(path)
     if actual != sha256.lower():
         problems.append(
             f"{label}: zip {str(path)!r} has sha256 {actual}, the manifest says {sha256}; rebuild"
