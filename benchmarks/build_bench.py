@@ -2,6 +2,7 @@
 
     python benchmarks/build_bench.py [--workloads W1_api,W5_data311,...] [--out FILE]
                                      [--repeat N] [--cold-repeat N] [--workloads-file FILE]
+                                     [--markdown] [--show]
 
 For each workload of ../shared/workloads/workloads.json (default: W1_api, W3_boto, W5_data311,
 which fit in Lambda, and W2_data, which must not), in a temporary directory:
@@ -1016,7 +1017,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--repeat", type=int, default=3, help="warm runs per measure (median)")
     parser.add_argument("--cold-repeat", type=int, default=1, help="cold runs (median)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument(
+        "--show", action="store_true", help="only print the table of an existing --out file"
+    )
     args = parser.parse_args(argv)
+    render = format_markdown_table if args.markdown else format_text_table
+    if args.show:
+        shown = json.loads(args.out.read_text(encoding="utf-8"))
+        print(render(*table_rows(shown["workloads"])))
+        return 0
     if args.repeat < 1 or args.cold_repeat < 1:
         parser.error("--repeat and --cold-repeat must be at least 1")
     for tool in ("uv",):
@@ -1040,8 +1050,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = redact(json.dumps(document, indent=1, sort_keys=False)) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
-    header, rows = table_rows(results)
-    print(format_text_table(header, rows))
+    print(render(*table_rows(results)))
     print(f"\nwrote {args.out} in {document['total_s']}s")
     return 0
 
