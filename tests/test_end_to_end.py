@@ -14,7 +14,7 @@ import sys
 import textwrap
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -287,6 +287,31 @@ def _error_keeps_previous(
     return lines[0]
 
 
+def _build_fails_with_extra_wheel(
+    fixture: Fixture,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    dependency: str,
+    make: Callable[[Path], object],
+) -> str:
+    """A good build first; then add `dependency` (a wheel `make` writes) to the index and the
+    project, re-lock, and check the rebuild fails with exit 1 leaving the first build intact."""
+    wheels = tmp_path / "more-wheels"
+    wheels.mkdir()
+    for w in fixture.wheels.glob("*.whl"):
+        shutil.copy(w, wheels)
+    make(wheels)
+    project = copy_project(fixture.project, tmp_path / "p")
+    assert build(project) == 0
+    with serve_index(wheels) as index:
+        pyproject = project / "pyproject.toml"
+        pyproject.write_text(
+            pyproject.read_text().replace('"cloudsdk"]', f'"cloudsdk", "{dependency}"]', 1)
+        )
+        uv_lock(project, index, tmp_path / "uv-cache")
+        return _error_keeps_previous(project, capsys, 1)
+
+
 def test_bad_config_is_exit_2_and_keeps_artifacts(
     fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -321,47 +346,35 @@ def test_tampered_lock_hash_is_exit_1_and_keeps_artifacts(
 def test_wheel_with_parent_path_is_refused(
     fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    wheels = tmp_path / "evil-wheels"
-    wheels.mkdir()
-    for w in fixture.wheels.glob("*.whl"):
-        shutil.copy(w, wheels)
-    make_wheel(
-        wheels, "evil", "1.0", {"evil/__init__.py": ""}, raw_members=[("../escape.py", b"x")]
+    message = _build_fails_with_extra_wheel(
+        fixture,
+        tmp_path,
+        capsys,
+        "evil",
+        lambda d: make_wheel(
+            d, "evil", "1.0", {"evil/__init__.py": ""}, raw_members=[("../escape.py", b"x")]
+        ),
     )
-    project = copy_project(fixture.project, tmp_path / "p")
-    assert build(project) == 0  # a good build first
-    with serve_index(wheels) as index:
-        pyproject = project / "pyproject.toml"
-        pyproject.write_text(pyproject.read_text().replace('"cloudsdk"]', '"cloudsdk", "evil"]', 1))
-        uv_lock(project, index, tmp_path / "uv-cache")
-        message = _error_keeps_previous(project, capsys, 1)
     assert "evil" in message and "../escape.py" in message
 
 
 def test_over_the_size_limit_names_the_largest_packages(
     fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    wheels = tmp_path / "big-wheels"
-    wheels.mkdir()
-    for w in fixture.wheels.glob("*.whl"):
-        shutil.copy(w, wheels)
     # 263 MB of zeros deflate to a few hundred KB: over 262,144,000 bytes unzipped.
-    make_wheel(
-        wheels,
+    message = _build_fails_with_extra_wheel(
+        fixture,
+        tmp_path,
+        capsys,
         "hugedata",
-        "3.0",
-        {"hugedata/__init__.py": "", "hugedata/blob.bin": bytes(263_000_000)},
-        compresslevel=1,
+        lambda d: make_wheel(
+            d,
+            "hugedata",
+            "3.0",
+            {"hugedata/__init__.py": "", "hugedata/blob.bin": bytes(263_000_000)},
+            compresslevel=1,
+        ),
     )
-    project = copy_project(fixture.project, tmp_path / "p")
-    assert build(project) == 0
-    with serve_index(wheels) as index:
-        pyproject = project / "pyproject.toml"
-        pyproject.write_text(
-            pyproject.read_text().replace('"cloudsdk"]', '"cloudsdk", "hugedata"]', 1)
-        )
-        uv_lock(project, index, tmp_path / "uv-cache")
-        message = _error_keeps_previous(project, capsys, 1)
     assert "262,144,000" in message and "hugedata 3.0" in message and "263.0 MB" in message
 
 
@@ -452,26 +465,19 @@ def test_locked_release_needing_newer_glibc_is_refused_at_build_time(
 ) -> None:
     """Like numpy/pyarrow's recent cp311 releases: only manylinux_2_28 wheels, which cannot load
     on python3.11's glibc 2.26. uv locks them happily; the build must refuse them."""
-    wheels = tmp_path / "glibc-wheels"
-    wheels.mkdir()
-    for w in fixture.wheels.glob("*.whl"):
-        shutil.copy(w, wheels)
-    make_wheel(
-        wheels,
+    message = _build_fails_with_extra_wheel(
+        fixture,
+        tmp_path,
+        capsys,
         "fastnum",
-        "2.3.0",
-        {"fastnum/__init__.py": "", "fastnum/_core.so": make_elf("x86_64")},
-        tag="cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64",
+        lambda d: make_wheel(
+            d,
+            "fastnum",
+            "2.3.0",
+            {"fastnum/__init__.py": "", "fastnum/_core.so": make_elf("x86_64")},
+            tag="cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64",
+        ),
     )
-    project = copy_project(fixture.project, tmp_path / "p")
-    assert build(project) == 0
-    with serve_index(wheels) as index:
-        pyproject = project / "pyproject.toml"
-        pyproject.write_text(
-            pyproject.read_text().replace('"cloudsdk"]', '"cloudsdk", "fastnum"]', 1)
-        )
-        uv_lock(project, index, tmp_path / "uv-cache")
-        message = _error_keeps_previous(project, capsys, 1)
     assert "fastnum 2.3.0 has no wheel for python3.11 x86_64" in message
     assert "manylinux_2_28_x86_64" in message
 
