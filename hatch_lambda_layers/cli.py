@@ -96,12 +96,16 @@ def _mb(n: float) -> str:
     return f"{n / 1_000_000:,.2f} MB"
 
 
+def _source(source: str) -> str:
+    return source if source.startswith("resolved") else f"from {source or 'the lock file'}"
+
+
 def format_plan(prepared: pipeline.Prepared) -> str:
     by_name: dict[str, archive.PackageFiles] = {p.name: p for p in prepared.packages}
     plan = prepared.plan
     lines = [
         f"{prepared.project.name} {prepared.project.version} for {prepared.target.describe()}",
-        f"dependencies from {prepared.graph.source or 'resolution'}: "
+        f"dependencies ({_source(prepared.graph.source)}): "
         f"{len(prepared.packages)} bundled, {len(prepared.closure.left_out)} left out",
     ]
     for item in prepared.closure.left_out:

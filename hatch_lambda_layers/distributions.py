@@ -160,8 +160,9 @@ def select_wheel(package: PinnedPackage, target: Target) -> WheelLink:
         existing = "it has no wheels" + (" (only an sdist)" if package.has_sdist else "")
     raise NoCompatibleWheelError(
         f"{package.name} {package.version} has no wheel for {target.describe()}: {existing}; "
-        f"pin a version that ships a compatible wheel (e.g. `uv lock --upgrade-package "
-        f"{package.name}` with a lower bound that still supports {target.describe_platform()})"
+        f"lock a release that ships one for {target.describe_platform()} (e.g. add "
+        f"\"{package.name}<{package.version}\" to [tool.uv] constraint-dependencies and run "
+        f"`uv lock`), or set lock = \"none\" in [tool.lambda-layers] to resolve for the target"
     )
 
 
