@@ -398,13 +398,20 @@ class _RegionPlan:
         return (*(s.action for s in self.layers), *extra)
 
 
-def _list_versions(aws: _Aws, region: str, layer: str) -> list[Mapping[str, Any]]:
+def _find_existing(
+    aws: _Aws, region: str, layer: str, content_hash: str, runtime: str, architecture: str
+) -> tuple[int, str] | None:
+    """The newest version of `layer` that carries `content_hash`, paging only as far as needed:
+    Lambda lists versions newest first, so an unchanged layer is answered by the first page."""
     client = aws.client(region, "lambda")
-    versions: list[Mapping[str, Any]] = []
     with _aws(region, f"listing versions of layer {layer!r}"):
         for page in client.get_paginator("list_layer_versions").paginate(LayerName=layer):
-            versions.extend(page.get("LayerVersions", []))
-    return versions
+            found = find_reusable(
+                page.get("LayerVersions", []), content_hash, runtime, architecture
+            )
+            if found is not None:
+                return found
+    return None
 
 
 def _s3_object_present(aws: _Aws, region: str, bucket: str, artifact: Artifact) -> bool:
@@ -461,11 +468,8 @@ def _plan_region(
         _check_bucket(aws, region, s3_bucket)
     steps: list[_LayerStep] = []
     for entry, artifact in zip(manifest.layers, layers, strict=True):
-        found = find_reusable(
-            _list_versions(aws, region, entry.name),
-            entry.content_hash,
-            target.runtime,
-            target.architecture,
+        found = _find_existing(
+            aws, region, entry.name, entry.content_hash, target.runtime, target.architecture
         )
         if found is not None:
             version, arn = found
