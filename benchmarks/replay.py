@@ -42,6 +42,7 @@ from hatch_lambda_layers.distributions import graph_from_mapping, split_provided
 from hatch_lambda_layers.errors import LimitError  # noqa: E402
 from hatch_lambda_layers.partition import (  # noqa: E402
     DIRECT_UPLOAD_LIMIT,
+    JOINT_PSEUDO_COUNT,
     Constraints,
     Item,
     partition,
@@ -230,15 +231,19 @@ def project_cost(
     rates: Mapping[str, float],
     limit: int | None,
     pinned: Mapping[str, tuple[str, ...]] | None = None,
+    joint: history.ChangeHistory | None = None,
+    pseudo_count: float = JOINT_PSEUDO_COUNT,
 ) -> tuple[Outcome, dict[str, Any]]:
-    """Plan once at the start (`plan --update`), then honour the plan at every build."""
+    """Plan once at the start (`plan --update`), then honour the plan at every build. With
+    `joint`, the partitioner's joint model sees that change history (`pseudo_count`)."""
     constraints = Constraints(MAX_LAYERS, limit, dict(pinned or {}))
+    model: dict[str, Any] = {"history": joint, "pseudo_count": pseudo_count}
 
     def items(state: Mapping[str, tuple[str, int]]) -> list[Item]:
         return [Item(n, state[n][1], state[n][1], rates[n]) for n in tl.names]
 
     try:
-        plan = partition(items(tl.initial), constraints)
+        plan = partition(items(tl.initial), constraints, **model)
     except LimitError as exc:
         return Outcome(None, problem=f"at start: {exc}"), {}
     info = {
@@ -254,7 +259,7 @@ def project_cost(
     total, count, moves = 0, 0, 0
     for day, state in zip(tl.dates, tl.states, strict=True):
         try:
-            plan = partition(items(state), constraints, assignment)
+            plan = partition(items(state), constraints, assignment, **model)
         except LimitError as exc:
             return Outcome(None, layers=first_layers, problem=f"from {day}: {exc}"), info
         new_assignment = plan.assignment()
@@ -385,20 +390,48 @@ def largest_alone(tl: Timeline) -> list[list[str]]:
 # --------------------------------------------------------------------------- driver
 
 
-def estimate(
-    w: Workload, start: datetime, split: datetime, interval: float
-) -> dict[str, history.RateEstimate]:
-    """Release-cadence rates from the training year only (nothing at or after `split`)."""
+def training_releases(w: Workload, start: datetime, split: datetime) -> dict[str, list[datetime]]:
+    """Per package, the times of the releases in [start, split) that move a lock and have a
+    wheel the target loads (`history.release_times`; nothing at or after `split`)."""
     out = {}
     for name, p in sorted(w.packages.items()):
         pairs = [
             (str(r.version), r.time) for r in p.releases if r.size is not None and r.time < split
         ]
-        times = [t for t in history.release_times(pairs) if t >= start]
-        out[name] = history.RateEstimate(
-            history.cadence_rate(times, split, build_interval_days=interval), "release-cadence"
-        )
+        out[name] = [t for t in history.release_times(pairs) if t >= start]
     return out
+
+
+def window_days(start: datetime, split: datetime) -> float:
+    return (split - start).total_seconds() / 86400
+
+
+def estimate(
+    w: Workload, start: datetime, split: datetime, interval: float
+) -> dict[str, history.RateEstimate]:
+    """Release-cadence rates from the training window [start, split) only."""
+    days = window_days(start, split)
+    return {
+        name: history.RateEstimate(
+            history.cadence_rate(times, split, window_days=days, build_interval_days=interval),
+            "release-cadence",
+        )
+        for name, times in training_releases(w, start, split).items()
+    }
+
+
+def training_history(
+    w: Workload, start: datetime, split: datetime, interval: float
+) -> history.ChangeHistory:
+    """The joint model's change history from the training window only: its releases bucketed
+    into intervals of the assumed build cadence ending at `split` (`history_from_releases`, as
+    `change_history_for_project` does for a project with no history of its own)."""
+    return history.history_from_releases(
+        training_releases(w, start, split),
+        split,
+        window_days=window_days(start, split),
+        build_interval_days=interval,
+    )
 
 
 def training_interval(w: Workload, start: datetime, split: datetime) -> float:
@@ -409,14 +442,27 @@ def training_interval(w: Workload, start: datetime, split: datetime) -> float:
     return (split - start).days / max(1, len(days))
 
 
+def replay_history(tl: Timeline) -> history.ChangeHistory:
+    """The replay window's own change history, one interval per build (diagnostics only: it
+    peeks)."""
+    sets = [
+        frozenset(n for n in tl.names if prev[n][0] != cur[n][0])
+        for prev, cur in zip([tl.initial, *tl.states], tl.states, strict=False)
+    ]
+    return history.ChangeHistory(tuple(sets), frozenset(tl.names), "release-cadence")
+
+
 def run_mode(
     tl: Timeline,
     train: Timeline,
     rates: Mapping[str, float],
     limit: int | None,
     pinned: Mapping[str, tuple[str, ...]] | None = None,
+    joint: history.ChangeHistory | None = None,
+    pseudo_count: float = JOINT_PSEUDO_COUNT,
 ) -> dict[str, Any]:
     project, info = project_cost(tl, rates, limit, pinned)
+    joint_outcome, joint_info = project_cost(tl, rates, limit, pinned, joint, pseudo_count)
     past = hindsight(train, limit)
     # Diagnostic only (it peeks): the partitioner fed each package's change frequency measured
     # in the replay window itself. What is left of the gap to hindsight is the model's (changes
@@ -427,8 +473,11 @@ def run_mode(
             changes[n] += prev[n][0] != cur[n][0]
     measured = {n: changes[n] / max(1, len(tl.states)) for n in tl.names}
     oracle, _ = project_cost(tl, measured, limit, pinned)
+    # Likewise for the joint model: the replay window's own builds as its history.
+    joint_oracle, _ = project_cost(tl, measured, limit, pinned, replay_history(tl), pseudo_count)
     outcomes = {
         "project": project,
+        "joint": joint_outcome,
         "single": fixed_cost(tl, [tl.names], limit),
         "largest4": fixed_cost(tl, largest_alone(tl), limit),
         "hindsight": hindsight(tl, limit),
@@ -441,6 +490,7 @@ def run_mode(
             else Outcome(None, problem=f"training year: {past.problem}")
         ),
         "replay_rates": oracle,
+        "replay_history": joint_oracle,
     }
     return {
         "strategies": {
@@ -449,11 +499,78 @@ def run_mode(
                 "republished_layers": o.republished_layers,
                 "layers": o.layers,
                 "problem": o.problem,
-                **({"moves": o.moves} if k == "project" else {}),
+                **({"moves": o.moves} if k in ("project", "joint") else {}),
             }
             for k, o in outcomes.items()
         },
         "plan": info,
+        "joint_plan": joint_info,
+    }
+
+
+CV_GRID = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+
+
+def cross_validate(
+    workloads: Sequence[Workload],
+    start: datetime,
+    split: datetime,
+    interval: float | None,
+    grid: Sequence[float] = CV_GRID,
+) -> dict[str, Any]:
+    """Choose the joint model's pseudo-count inside the training window only.
+
+    Two folds: plan on one half of [start, split) (rates and change history from it alone) and
+    replay the other half against its own hindsight optimum, both ways round, for every
+    workload, with and without the direct-upload limit. The score of a pseudo-count is the mean
+    of project / hindsight over those cells (cells where hindsight is infeasible or zero are
+    skipped); the lowest wins, ties to the larger pseudo-count (closer to the independent
+    model). `interval`: the assumed build cadence (None: `training_interval` of each training
+    half). Nothing at or after `split` is read."""
+    mid = midnight((start + (split - start) / 2).date())
+    folds = (("first->second", start, mid, mid, split), ("second->first", mid, split, start, mid))
+    cells: list[dict[str, Any]] = []
+    for w in workloads:
+        for fold, a, b, c, d in folds:
+            test = timeline(w, c, d)
+            days = interval if interval is not None else training_interval(w, a, b)
+            rates = {n: e.rate for n, e in estimate(w, a, b, days).items()}
+            joint = training_history(w, a, b, days)
+            for mode, limit in (("direct", DIRECT_UPLOAD_LIMIT), ("s3", None)):
+                best = hindsight(test, limit).bytes
+                if not best:
+                    continue
+                independent = project_cost(test, rates, limit)[0].bytes
+                ratios = {}
+                for weight in grid:
+                    got = project_cost(test, rates, limit, None, joint, weight)[0].bytes
+                    ratios[str(weight)] = None if got is None else got / best
+                cells.append(
+                    {
+                        "workload": w.name,
+                        "fold": fold,
+                        "mode": mode,
+                        "independent": None if independent is None else independent / best,
+                        "joint": ratios,
+                    }
+                )
+
+    def mean(values: Sequence[float | None]) -> float:
+        known = [v for v in values if v is not None]
+        return sum(known) / len(known) if known else math.inf
+
+    scores = {str(weight): mean([c["joint"][str(weight)] for c in cells]) for weight in grid}
+    chosen = min(grid, key=lambda weight: (scores[str(weight)], -weight))
+    return {
+        "train_halves": [
+            [str(start.date()), str(mid.date())],
+            [str(mid.date()), str(split.date())],
+        ],
+        "grid": list(grid),
+        "scores": scores,
+        "independent_score": mean([c["independent"] for c in cells]),
+        "chosen": chosen,
+        "cells": cells,
     }
 
 
@@ -489,6 +606,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "would give (repeatable; packages a workload lacks are ignored)",
     )
     parser.add_argument(
+        "--pseudo-count",
+        default="cv",
+        help="the joint model's pseudo-count; `cv` (default): chosen by two-fold "
+        "cross-validation inside the training year (see cross_validate)",
+    )
+    parser.add_argument(
         "--markdown", action="store_true", help="also print the BENCHMARKS.md tables"
     )
     args = parser.parse_args(argv)
@@ -501,6 +624,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = json.loads(args.releases.read_text(encoding="utf-8"))
     start, split, end = window(data)
     print(f"train [{start.date()}, {split.date()})  replay [{split.date()}, {end.date()})")
+    workloads = load_workloads(data)
+    fixed = None if args.build_interval == "matched" else float(args.build_interval)
+    if args.pseudo_count == "cv":
+        cv = cross_validate(workloads, start, split, fixed)
+        weight = float(cv["chosen"])
+        print(
+            "pseudo-count by cross-validation in the training year: "
+            + "  ".join(f"{k}: {v:.4f}" for k, v in cv["scores"].items())
+            + f"  (independent: {cv['independent_score']:.4f}) -> {weight:g}"
+        )
+    else:
+        cv, weight = None, float(args.pseudo_count)
     results: dict[str, Any] = {
         "releases": str(args.releases),
         "train": [str(start.date()), str(split.date())],
@@ -508,13 +643,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "max_layers": MAX_LAYERS,
         "pinned": pinned,
         "direct_limit": DIRECT_UPLOAD_LIMIT,
+        "pseudo_count": weight,
+        "cross_validation": cv,
         "workloads": {},
     }
-    for w in load_workloads(data):
+    for w in workloads:
         matched = training_interval(w, start, split)
         interval = matched if args.build_interval == "matched" else float(args.build_interval)
         estimates = estimate(w, start, split, interval)
         rates = {n: e.rate for n, e in estimates.items()}
+        joint = training_history(w, start, split, interval)
         tl = timeline(w, split, end)
         train = timeline(w, start, split)
         entry: dict[str, Any] = {
@@ -524,6 +662,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "build_interval_days": interval,
             "training_build_interval_days": matched,
             "rates": rates,
+            "training_history": {
+                "intervals": joint.count,
+                "changes": {n: joint.changes(n) for n in sorted(joint.packages)},
+            },
             "sizes_at_start": {n: tl.initial[n][1] for n in tl.names},
             "changes": {
                 n: sum(
@@ -537,20 +679,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             "modes": {},
         }
         modes: list[tuple[str, int | None]] = [("direct", DIRECT_UPLOAD_LIMIT)]
-        direct = run_mode(tl, train, rates, DIRECT_UPLOAD_LIMIT, pinned)
+        direct = run_mode(tl, train, rates, DIRECT_UPLOAD_LIMIT, pinned, joint, weight)
         entry["modes"]["direct"] = direct
         if any(s["bytes"] is None for s in direct["strategies"].values()):
-            entry["modes"]["s3"] = run_mode(tl, train, rates, None, pinned)
+            entry["modes"]["s3"] = run_mode(tl, train, rates, None, pinned, joint, weight)
             modes.append(("s3", None))
-        # How the project's figure moves with the build cadence its estimate assumes.
+        # How the project's figures move with the build cadence the estimates assume.
         entry["sensitivity"] = {}
+        entry["sensitivity_joint"] = {}
         for mode, limit in modes:
-            row = {}
+            row, joint_row = {}, {}
             for label, days in (("1", 1.0), ("matched", matched), ("7", 7.0), ("14", 14.0)):
-                est = estimate(w, start, split, days)
-                outcome, _ = project_cost(tl, {n: e.rate for n, e in est.items()}, limit, pinned)
+                est = {n: e.rate for n, e in estimate(w, start, split, days).items()}
+                outcome, _ = project_cost(tl, est, limit, pinned)
                 row[label] = outcome.bytes
+                past = training_history(w, start, split, days)
+                outcome, _ = project_cost(tl, est, limit, pinned, past, weight)
+                joint_row[label] = outcome.bytes
             entry["sensitivity"][mode] = row
+            entry["sensitivity_joint"][mode] = joint_row
         for mode, _ in modes:
             s = entry["modes"][mode]["strategies"]
             b = {k: v["bytes"] for k, v in s.items()}
@@ -560,6 +707,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"largest4={fmt(b['largest4'])}  hindsight={fmt(b['hindsight'])}  "
                 f"project/hindsight={ratio(b['project'], b['hindsight'])}  "
                 f"project/largest4={ratio(b['project'], b['largest4'])}  "
+                f"joint={fmt(b['joint'])}  "
+                f"joint/hindsight={ratio(b['joint'], b['hindsight'])}  "
+                f"joint/largest4={ratio(b['joint'], b['largest4'])}  "
                 f"(train-optimal={fmt(b['train_optimal'])})"
             )
             for k, v in s.items():
@@ -583,8 +733,10 @@ def markdown(results: Mapping[str, Any]) -> str:
     lines = [
         "| workload | upload | builds | this project | one layer | 4 largest + rest "
         "| hindsight optimum | project / hindsight | project / 4 largest "
-        "| train-year optimum | project with replay-window rates | one layer per package |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| joint model | joint / hindsight | joint / 4 largest "
+        "| train-year optimum | project with replay-window rates "
+        "| joint with replay-window history | one layer per package |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for name, e in results["workloads"].items():
         for mode, m in e["modes"].items():
@@ -593,20 +745,39 @@ def markdown(results: Mapping[str, Any]) -> str:
                 f"| {name} | {mode} | {e['builds']} | {mb(b['project'])} | {mb(b['single'])} "
                 f"| {mb(b['largest4'])} | {mb(b['hindsight'])} "
                 f"| {ratio(b['project'], b['hindsight'])} | {ratio(b['project'], b['largest4'])} "
+                f"| {mb(b['joint'])} | {ratio(b['joint'], b['hindsight'])} "
+                f"| {ratio(b['joint'], b['largest4'])} "
                 f"| {mb(b['train_optimal'])} | {mb(b['replay_rates'])} "
-                f"| {mb(e['per_package_bound'])} |"
+                f"| {mb(b['replay_history'])} | {mb(e['per_package_bound'])} |"
             )
     lines += [
         "",
-        "| workload | upload | 1 day | matched (days) | 7 days (default) | 14 days | hindsight |",
-        "|---|---|--:|--:|--:|--:|--:|",
+        "| workload | upload | model | 1 day | matched (days) | 7 days (default) | 14 days "
+        "| hindsight |",
+        "|---|---|---|--:|--:|--:|--:|--:|",
     ]
     for name, e in results["workloads"].items():
-        for mode, row in e["sensitivity"].items():
+        for mode in e["sensitivity"]:
             h = e["modes"][mode]["strategies"]["hindsight"]["bytes"]
-            cells = [f"{mb(row[k])} ({ratio(row[k], h)})" for k in ("1", "matched", "7", "14")]
-            cells[1] = cells[1].replace(" (", f" [{e['training_build_interval_days']:.1f} d] (", 1)
-            lines.append(f"| {name} | {mode} | " + " | ".join(cells) + f" | {mb(h)} |")
+            for model, key in (("independent", "sensitivity"), ("joint", "sensitivity_joint")):
+                row = e[key][mode]
+                cells = [f"{mb(row[k])} ({ratio(row[k], h)})" for k in ("1", "matched", "7", "14")]
+                days = e["training_build_interval_days"]
+                cells[1] = cells[1].replace(" (", f" [{days:.1f} d] (", 1)
+                lines.append(
+                    f"| {name} | {mode} | {model} | " + " | ".join(cells) + f" | {mb(h)} |"
+                )
+    cv = results.get("cross_validation")
+    if cv:
+        grid = [str(x) for x in cv["grid"]]
+        lines += [
+            "",
+            "| pseudo-count | independent | " + " | ".join(f"{float(g):g}" for g in grid) + " |",
+            "|---|--:|" + "--:|" * len(grid),
+            f"| mean project / hindsight | {cv['independent_score']:.4f} | "
+            + " | ".join(f"{cv['scores'][g]:.4f}" for g in grid)
+            + " |",
+        ]
     return "\n".join(lines)
 
 

@@ -26,8 +26,29 @@ differ from the previous one). Builds that change nothing republish nothing what
 layout, so rates conditional on "something changed" rank the layouts the same way and are not
 diluted by repeated local rebuilds.
 
+Joint changes (`ChangeHistory`). The rates above treat packages as changing independently, but
+some release together (pydantic with pydantic-core). The same sources also give a sequence of
+observed build *intervals*, each the set of packages whose version changed in it, which the
+partitioner's joint model (`partition.partition(..., history=)`) uses for the probability that
+*any* member of a layer changes:
+
+* lock history: one interval per pair of consecutive lock revisions (`history_from_revisions`);
+* manifest history: one interval per pair of consecutive entries of the manifest's ``history``;
+* release cadence: each package's release times over the last `WINDOW_DAYS` bucketed into
+  intervals of the assumed build cadence, `DEFAULT_BUILD_INTERVAL_DAYS` (7 days: a weekly
+  dependency-update routine, e.g. a scheduled Renovate/Dependabot run), newest interval ending
+  at `now` (`history_from_releases`): 52 weekly intervals, a package in an interval's set when
+  it released in that week.
+
+A history *covers* a package when it observed the package in every interval (present in every
+revision, or with a known release list); only covered packages enter the joint count, the others
+stay independent. `change_history` picks one source with the precedence of `combine`: the lock
+history, else the manifest history, each only with at least `MIN_OBSERVATIONS` intervals, else
+the release cadence; a source must cover at least two of the packages (one package alone has
+no joint information). Packages with a `volatile`/`stable` override are left out of it.
+
 Git and index access live in thin functions (`read_lock_history`, `upload_times_from_index`,
-`estimate_for_project`); everything else is pure.
+`estimate_for_project`, `change_history_for_project`); everything else is pure.
 """
 
 from __future__ import annotations
@@ -88,6 +109,54 @@ class ChangeCounts:
     observations: int
 
 
+HISTORY_SOURCES = ("lock-history", "manifest-history", "release-cadence")
+
+
+@dataclass(frozen=True)
+class ChangeHistory:
+    """Observed build intervals, oldest first: each the set of packages whose version changed in
+    it (empty when none did). `packages`: the packages observed in every interval (canonical
+    names); every change set is a subset. `source`: one of `HISTORY_SOURCES`. Names are
+    canonicalized on construction."""
+
+    intervals: tuple[frozenset[str], ...]
+    packages: frozenset[str]
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.source not in HISTORY_SOURCES:
+            raise ValueError(
+                f"unknown change-history source {self.source!r}: use one of "
+                + ", ".join(HISTORY_SOURCES)
+            )
+        packages = frozenset(str(canonicalize_name(p)) for p in self.packages)
+        intervals = tuple(frozenset(str(canonicalize_name(p)) for p in i) for i in self.intervals)
+        for index, changed in enumerate(intervals):
+            stray = changed - packages
+            if stray:
+                raise ValueError(
+                    f"interval {index} of the {self.source} history changes "
+                    f"{', '.join(sorted(stray))}, not among the packages it covers"
+                )
+        object.__setattr__(self, "packages", packages)
+        object.__setattr__(self, "intervals", intervals)
+
+    @property
+    def count(self) -> int:
+        """Number of intervals."""
+        return len(self.intervals)
+
+    def changes(self, name: str) -> int:
+        """In how many intervals `name` changed."""
+        key = canonicalize_name(name)
+        return sum(1 for changed in self.intervals if key in changed)
+
+    def restricted(self, names: Iterable[str]) -> ChangeHistory:
+        """The same intervals seen only through `names` (coverage and change sets cut to them)."""
+        keep = frozenset(str(canonicalize_name(n)) for n in names) & self.packages
+        return ChangeHistory(tuple(i & keep for i in self.intervals), keep, self.source)
+
+
 # --------------------------------------------------------------------------- histories
 
 
@@ -143,6 +212,25 @@ def lock_versions(text: str) -> dict[str, str]:
             if isinstance(name, str) and isinstance(version, str):
                 versions.setdefault(canonicalize_name(name), version)
     return dict(sorted(versions.items()))
+
+
+def history_from_revisions(
+    revisions: Sequence[Mapping[str, str]], source: str = "lock-history"
+) -> ChangeHistory:
+    """Intervals between consecutive revisions (newest first, as `read_lock_history` returns
+    them and the manifest's ``history`` stores them): which packages' versions changed.
+
+    Covers the packages present in every revision (so observed in every interval); a package
+    added or removed within the history is left to the independent model."""
+    normalized = [{canonicalize_name(k): v for k, v in r.items()} for r in revisions]
+    if not normalized:
+        return ChangeHistory((), frozenset(), source)
+    covered = frozenset(set.intersection(*(set(r) for r in normalized)))
+    intervals = [
+        frozenset(n for n in covered if newer[n] != older[n])
+        for newer, older in itertools.pairwise(normalized)
+    ]
+    return ChangeHistory(tuple(reversed(intervals)), covered, source)
 
 
 Runner = Callable[[Sequence[str]], str | None]
@@ -327,6 +415,36 @@ def cadence_rate(
     return -math.expm1(-per_day * build_interval_days)
 
 
+def history_from_releases(
+    upload_times: Mapping[str, Sequence[datetime]],
+    now: datetime,
+    *,
+    window_days: float = WINDOW_DAYS,
+    build_interval_days: float = DEFAULT_BUILD_INTERVAL_DAYS,
+) -> ChangeHistory:
+    """Release times bucketed into build intervals: the change history a project building every
+    `build_interval_days` days over the last `window_days` would have seen.
+
+    ``N = floor(window_days / build_interval_days)`` (at least 1) intervals of
+    `build_interval_days` ending at `now`, oldest first; a package is in an interval's set when
+    one of its `upload_times` (pass `release_times`: releases that move a lock) falls in it.
+    Every package in `upload_times` is covered, including those with no release in the window."""
+    if window_days <= 0 or build_interval_days <= 0:
+        raise ValueError("window_days and build_interval_days must be positive")
+    count = max(1, math.floor(window_days / build_interval_days))
+    end = _aware(now)
+    step = timedelta(days=build_interval_days)
+    sets: list[set[str]] = [set() for _ in range(count)]
+    for name, times in upload_times.items():
+        key = canonicalize_name(name)
+        for moment in times:
+            back = (end - _aware(moment)) / step
+            if 0 <= back < count:
+                sets[count - 1 - math.floor(back)].add(key)
+    covered = frozenset(canonicalize_name(n) for n in upload_times)
+    return ChangeHistory(tuple(frozenset(s) for s in sets), covered, "release-cadence")
+
+
 # --------------------------------------------------------------------------- combination
 
 
@@ -396,6 +514,87 @@ def estimate_rates(
     return result
 
 
+def change_history(
+    names: Iterable[str],
+    *,
+    lock_history: Sequence[Mapping[str, str]] = (),
+    manifest_history: Sequence[Mapping[str, str]] = (),
+    upload_times: Mapping[str, Sequence[datetime]] | None = None,
+    now: datetime | None = None,
+    volatile: Iterable[str] = (),
+    stable: Iterable[str] = (),
+    build_interval_days: float = DEFAULT_BUILD_INTERVAL_DAYS,
+    min_observations: int = MIN_OBSERVATIONS,
+) -> ChangeHistory | None:
+    """The joint change history of `names` from the same inputs as `estimate_rates`; pure.
+
+    The first qualifying source of: lock history, manifest history (each with at least
+    `min_observations` intervals), release cadence (`upload_times`, `now` required), cut to
+    `names` minus the overridden packages; a source qualifies when it covers at least two of
+    them. None when none does (the partitioner then uses the independent model)."""
+    hot_or_cold = {canonicalize_name(n) for n in (*volatile, *stable)}
+    wanted = {canonicalize_name(n) for n in names} - hot_or_cold
+    candidates: list[ChangeHistory] = []
+    for revisions, source in (
+        (lock_history, "lock-history"),
+        (manifest_history, "manifest-history"),
+    ):
+        found = history_from_revisions(revisions, source).restricted(wanted)
+        if found.count >= min_observations:
+            candidates.append(found)
+    if upload_times:
+        if now is None:
+            raise ValueError("change_history needs `now` to use upload times")
+        candidates.append(
+            history_from_releases(
+                upload_times, now, build_interval_days=build_interval_days
+            ).restricted(wanted)
+        )
+    return next((c for c in candidates if len(c.packages) >= 2), None)
+
+
+def estimate_and_history_for_project(
+    project_root: str | os.PathLike[str],
+    names: Iterable[str],
+    *,
+    previous_history: Sequence[Mapping[str, str]] = (),
+    volatile: Iterable[str] = (),
+    stable: Iterable[str] = (),
+    upload_times: Mapping[str, Sequence[datetime]] | None = None,
+    use_git: bool = True,
+    lock_file: str | None = None,
+    now: datetime | None = None,
+    build_interval_days: float = DEFAULT_BUILD_INTERVAL_DAYS,
+) -> tuple[dict[str, RateEstimate], ChangeHistory | None]:
+    """`estimate_for_project` and `change_history_for_project` with the lock history read from
+    git once (thin I/O)."""
+    names = list(names)
+    volatile, stable = list(volatile), list(stable)
+    lock_history = read_lock_history(project_root, lock_file) if use_git else ()
+    moment = now if now is not None else datetime.now(timezone.utc)
+    rates = estimate_rates(
+        names,
+        lock_history=lock_history,
+        manifest_history=previous_history,
+        upload_times=upload_times,
+        now=moment,
+        volatile=volatile,
+        stable=stable,
+        build_interval_days=build_interval_days,
+    )
+    joint = change_history(
+        names,
+        lock_history=lock_history,
+        manifest_history=previous_history,
+        upload_times=upload_times,
+        now=moment,
+        volatile=volatile,
+        stable=stable,
+        build_interval_days=build_interval_days,
+    )
+    return rates, joint
+
+
 def estimate_for_project(
     project_root: str | os.PathLike[str],
     names: Iterable[str],
@@ -407,6 +606,7 @@ def estimate_for_project(
     use_git: bool = True,
     lock_file: str | None = None,
     now: datetime | None = None,
+    build_interval_days: float = DEFAULT_BUILD_INTERVAL_DAYS,
 ) -> dict[str, RateEstimate]:
     """`estimate_rates` with the project's lock history read from git (thin I/O)."""
     lock_history = read_lock_history(project_root, lock_file) if use_git else ()
@@ -418,4 +618,33 @@ def estimate_for_project(
         now=now if now is not None else datetime.now(timezone.utc),
         volatile=volatile,
         stable=stable,
+        build_interval_days=build_interval_days,
+    )
+
+
+def change_history_for_project(
+    project_root: str | os.PathLike[str],
+    names: Iterable[str],
+    *,
+    previous_history: Sequence[Mapping[str, str]] = (),
+    volatile: Iterable[str] = (),
+    stable: Iterable[str] = (),
+    upload_times: Mapping[str, Sequence[datetime]] | None = None,
+    use_git: bool = True,
+    lock_file: str | None = None,
+    now: datetime | None = None,
+    build_interval_days: float = DEFAULT_BUILD_INTERVAL_DAYS,
+) -> ChangeHistory | None:
+    """`change_history` with the project's lock history read from git (thin I/O); the same
+    arguments as `estimate_for_project`."""
+    lock_history = read_lock_history(project_root, lock_file) if use_git else ()
+    return change_history(
+        names,
+        lock_history=lock_history,
+        manifest_history=previous_history,
+        upload_times=upload_times,
+        now=now if now is not None else datetime.now(timezone.utc),
+        volatile=volatile,
+        stable=stable,
+        build_interval_days=build_interval_days,
     )

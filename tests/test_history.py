@@ -22,11 +22,15 @@ from hatch_lambda_layers.history import (
     STABLE_RATE,
     VOLATILE_RATE,
     ChangeCounts,
+    ChangeHistory,
     RateEstimate,
     cadence_rate,
+    change_history,
     combine,
     count_changes,
     estimate_rates,
+    history_from_releases,
+    history_from_revisions,
     lock_versions,
     next_history,
     read_lock_history,
@@ -333,3 +337,148 @@ def test_upload_times_from_index_warns_and_skips_what_it_cannot_read() -> None:
     got = history.upload_times_from_index(index, ["Demo", "bare", "missing"], warnings.append)
     assert got == {"demo": (datetime(2026, 1, 1, tzinfo=timezone.utc),)}
     assert len(warnings) == 2 and any("missing" in w for w in warnings)
+
+
+# --------------------------------------------------------------------------- joint history
+
+
+def test_change_history_canonicalizes_validates_and_restricts() -> None:
+    h = ChangeHistory(
+        (frozenset({"Pydantic_Core", "pydantic"}), frozenset(), frozenset({"six"})),
+        frozenset({"pydantic", "pydantic-core", "six", "NumPy"}),
+        "lock-history",
+    )
+    assert h.count == 3
+    assert h.packages == {"pydantic", "pydantic-core", "six", "numpy"}
+    assert h.intervals[0] == {"pydantic", "pydantic-core"}
+    assert h.changes("PYDANTIC") == 1 and h.changes("numpy") == 0 and h.changes("absent") == 0
+    cut = h.restricted(["pydantic", "six", "not-covered"])
+    assert cut.packages == {"pydantic", "six"} and cut.count == 3
+    assert cut.intervals == (frozenset({"pydantic"}), frozenset(), frozenset({"six"}))
+    with pytest.raises(ValueError, match="stray"):
+        ChangeHistory((frozenset({"stray"}),), frozenset({"six"}), "lock-history")
+    with pytest.raises(ValueError, match="unknown change-history source"):
+        ChangeHistory((), frozenset(), "guess")
+
+
+def test_history_from_revisions_gives_chronological_intervals_over_covered_packages() -> None:
+    newest_first = [
+        {"pydantic": "2.3", "pydantic-core": "2.33", "idna": "3.2", "added": "1"},
+        {"pydantic": "2.2", "pydantic-core": "2.32", "idna": "3.2"},
+        {"Pydantic": "2.2", "pydantic-core": "2.32", "idna": "3.1"},
+        {"pydantic": "2.1", "pydantic-core": "2.31", "idna": "3.1"},
+    ]
+    h = history_from_revisions(newest_first, "manifest-history")
+    assert h.source == "manifest-history"
+    assert h.packages == {"pydantic", "pydantic-core", "idna"}  # "added" is not in every one
+    assert h.intervals == (
+        frozenset({"pydantic", "pydantic-core"}),  # oldest pair first
+        frozenset({"idna"}),
+        frozenset({"pydantic", "pydantic-core"}),
+    )
+    assert history_from_revisions([]).count == 0
+    assert history_from_revisions([{"a": "1"}]) == ChangeHistory(
+        (), frozenset({"a"}), "lock-history"
+    )
+
+
+def test_history_from_releases_buckets_at_the_build_cadence() -> None:
+    week = timedelta(days=7)
+    times = {
+        "pydantic": [NOW - timedelta(hours=1), NOW - 3 * week - timedelta(days=2)],
+        "Pydantic-Core": [NOW - timedelta(days=2), NOW - 3 * week - timedelta(days=1)],
+        "idna": [NOW - 10 * week - timedelta(days=1)],
+        "quiet": [],
+        "edge": [NOW, NOW - 52 * week, NOW - 60 * week, NOW + timedelta(days=1)],
+    }
+    h = history_from_releases(times, NOW)
+    assert h.count == 52  # floor(365 / 7) weekly intervals, the newest ending at NOW
+    assert h.source == "release-cadence"
+    assert h.packages == {"pydantic", "pydantic-core", "idna", "quiet", "edge"}
+    assert h.intervals[51] == {"pydantic", "pydantic-core", "edge"}  # NOW itself is inside
+    assert h.intervals[48] == {"pydantic", "pydantic-core"}
+    assert h.intervals[41] == {"idna"}
+    # exactly 52 weeks back is outside (the window is (NOW - 52 weeks, NOW]); so are the future
+    # and anything older
+    assert h.changes("edge") == 1 and h.changes("quiet") == 0
+    assert sum(len(i) for i in h.intervals) == 6
+    days = history_from_releases(times, NOW, window_days=30, build_interval_days=1)
+    assert days.count == 30 and days.intervals[29] == {"pydantic", "edge"}
+    assert days.intervals[27] == {"pydantic-core"}
+    with pytest.raises(ValueError):
+        history_from_releases(times, NOW, build_interval_days=0)
+
+
+def test_change_history_follows_the_precedence_of_the_rates() -> None:
+    lock = [{"a": str(i), "b": str(i // 2), "c": "1"} for i in range(7)]  # 6 intervals
+    manifest = [{"a": str(i), "b": "1", "c": str(i)} for i in range(8)]  # 7 intervals
+    times = {"a": [NOW - timedelta(days=3)], "b": [], "c": [NOW - timedelta(days=40)]}
+    got = change_history(
+        ["A", "b", "c"], lock_history=lock, manifest_history=manifest, upload_times=times, now=NOW
+    )
+    assert got is not None and got.source == "lock-history" and got.count == 6
+    assert got == history_from_revisions(lock)
+    # too few lock revisions: the manifest's history; too few there as well: release cadence
+    got = change_history(
+        ["a", "b", "c"],
+        lock_history=lock[:5],
+        manifest_history=manifest,
+        upload_times=times,
+        now=NOW,
+    )
+    assert got is not None and got.source == "manifest-history" and got.count == 7
+    got = change_history(
+        ["a", "b", "c"],
+        lock_history=lock[:5],
+        manifest_history=manifest[:3],
+        upload_times=times,
+        now=NOW,
+    )
+    assert got == history_from_releases(times, NOW)
+    # cut to the names asked for, overrides left out; a source must cover two of them
+    got = change_history(
+        ["a", "b", "c", "d"], lock_history=lock, volatile=["C"], upload_times=times, now=NOW
+    )
+    assert got is not None and got.source == "lock-history" and got.packages == {"a", "b"}
+    got = change_history(["a", "b"], lock_history=lock, stable=["b"], upload_times=times, now=NOW)
+    assert got is None  # one package left: no joint information anywhere
+    got = change_history(
+        ["a", "c"], lock_history=[{"a": str(i)} for i in range(9)], upload_times=times, now=NOW
+    )
+    assert got is not None and got.source == "release-cadence"
+    assert change_history(["a", "b"]) is None
+    with pytest.raises(ValueError, match="now"):
+        change_history(["a", "b"], upload_times=times)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_change_history_for_project_reads_the_lock_history_from_git(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-C", str(tmp_path), *args], check=True, env=env, capture_output=True
+        )
+
+    git("init", "-q")
+    for i in range(7):  # pydantic and pydantic-core move together, six never
+        versions = {"pydantic": f"2.{i}", "pydantic-core": f"2.{30 + i}", "six": "1.0"}
+        (tmp_path / "uv.lock").write_text(uv_lock(versions))
+        git("add", ".")
+        git("commit", "-q", "-m", f"r{i}")
+    names = ["pydantic", "pydantic-core", "six"]
+    joint = history.change_history_for_project(tmp_path, names, now=NOW)
+    assert joint is not None and joint.source == "lock-history" and joint.count == 6
+    assert all(i == {"pydantic", "pydantic-core"} for i in joint.intervals)
+    rates, same = history.estimate_and_history_for_project(tmp_path, names, now=NOW)
+    assert same == joint
+    assert rates == history.estimate_for_project(tmp_path, names, now=NOW)
+    assert rates["six"].source == "lock-history"
+    assert history.change_history_for_project(tmp_path, names, use_git=False, now=NOW) is None
