@@ -698,6 +698,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 joint_row[label] = outcome.bytes
             entry["sensitivity"][mode] = row
             entry["sensitivity_joint"][mode] = joint_row
+        # Diagnostic, reported after the choice and never used for it: the joint model's replay
+        # figure at every pseudo-count of the cross-validation grid.
+        entry["joint_by_pseudo_count"] = {
+            mode: {
+                str(w8): project_cost(tl, rates, limit, pinned, joint, w8)[0].bytes
+                for w8 in CV_GRID
+            }
+            for mode, limit in modes
+        }
         for mode, _ in modes:
             s = entry["modes"][mode]["strategies"]
             b = {k: v["bytes"] for k, v in s.items()}
@@ -768,6 +777,17 @@ def markdown(results: Mapping[str, Any]) -> str:
                     f"| {name} | {mode} | {model} | " + " | ".join(cells) + f" | {mb(h)} |"
                 )
     cv = results.get("cross_validation")
+    grid = [str(x) for x in (cv["grid"] if cv else CV_GRID)]
+    lines += [
+        "",
+        "| workload | upload | hindsight | " + " | ".join(f"w = {float(g):g}" for g in grid) + " |",
+        "|---|---|--:|" + "--:|" * len(grid),
+    ]
+    for name, e in results["workloads"].items():
+        for mode, row in e["joint_by_pseudo_count"].items():
+            h = e["modes"][mode]["strategies"]["hindsight"]["bytes"]
+            cells = [f"{mb(row[g])} ({ratio(row[g], h)})" for g in grid]
+            lines.append(f"| {name} | {mode} | {mb(h)} | " + " | ".join(cells) + " |")
     if cv:
         grid = [str(x) for x in cv["grid"]]
         lines += [
