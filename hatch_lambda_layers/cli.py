@@ -120,7 +120,7 @@ def format_plan(prepared: pipeline.Prepared) -> str:
         lines.append(
             f"layer {prepared.layer_names[layer.name]}: {len(pkgs)} packages, "
             f"{_mb(zipped)} zipped, {_mb(unzipped)} unzipped, "
-            f"republished ~{_mb(layer_cost(items))} per build"
+            f"republished ~{_mb(layer_cost(items, history=prepared.change_history))} per build"
         )
         for p in sorted(pkgs, key=lambda p: (-p.size_zipped, p.name)):
             rate = prepared.rates[p.name]
@@ -132,6 +132,12 @@ def format_plan(prepared: pipeline.Prepared) -> str:
     for name, size in sorted(fn_sizes.items()):
         lines.append(f"function {name}: {len(prepared.function_files[name])} files, {size:,} bytes")
     limits = pipeline.check_limits(prepared)
+    joint = prepared.change_history
+    if joint is not None:
+        lines.append(
+            f"co-changes learned from {joint.source} ({joint.count} intervals) "
+            f"weigh the layers' costs"
+        )
     lines.append(
         f"expected bytes republished per build: {_mb(plan.expected_bytes)} "
         f"(one combined layer: {_mb(plan.single_layer_bytes)})"

@@ -161,8 +161,8 @@ def select_wheel(package: PinnedPackage, target: Target) -> WheelLink:
     raise NoCompatibleWheelError(
         f"{package.name} {package.version} has no wheel for {target.describe()}: {existing}; "
         f"lock a release that ships one for {target.describe_platform()} (e.g. add "
-        f"\"{package.name}<{package.version}\" to [tool.uv] constraint-dependencies and run "
-        f"`uv lock`), or set lock = \"none\" in [tool.lambda-layers] to resolve for the target"
+        f'"{package.name}<{package.version}" to [tool.uv] constraint-dependencies and run '
+        f'`uv lock`), or set lock = "none" in [tool.lambda-layers] to resolve for the target'
     )
 
 

@@ -76,6 +76,7 @@ class Prepared:
     layer_names: Mapping[str, str]  # partition layer name -> published layer name
     planfile_path: Path | None  # the lambda-layers.lock that was honoured (None: planned afresh)
     planfile: planfile.PlanFile | None = None
+    change_history: history.ChangeHistory | None = None  # what the joint cost learned from
     function_files: Mapping[str, tuple[archive.BytesEntry | archive.FileEntry, ...]] = field(
         default_factory=dict
     )
@@ -279,22 +280,29 @@ def transform_packages(
 def estimate_rates(
     project: ProjectInfo,
     config: Config,
-    graph: DependencyGraph,
     bundled: Sequence[PinnedPackage],
     previous: manifest.Manifest | None,
     recorded: Mapping[str, history.RateEstimate],
     reporter: Reporter,
-) -> dict[str, history.RateEstimate]:
-    """Change rates for the bundled packages: recorded ones (lambda-layers.lock) win, unless an
-    override says otherwise; the rest are estimated from history or release cadence."""
+    *,
+    deciding: bool = False,
+    replan: bool = False,
+) -> tuple[dict[str, history.RateEstimate], history.ChangeHistory | None]:
+    """Change rates for the bundled packages, and (when `deciding` a plan) the history of which
+    packages changed together, for the partitioner's joint cost.
+
+    Rates recorded in lambda-layers.lock win (except on `replan`, and unless an override says
+    otherwise), so a committed plan reproduces without the network; the rest are estimated from
+    lock history, manifest history or release cadence (history.py says how they combine)."""
     names = [p.name for p in bundled]
-    missing = [n for n in names if n not in recorded]
+    query = names if deciding else [n for n in names if n not in recorded]
     estimated: Mapping[str, history.RateEstimate] = {}
-    if missing:
+    joint: history.ChangeHistory | None = None
+    if query:
         lock_path = locks.find_lock(project.root, config.lock)
-        estimated = history.estimate_for_project(
+        estimated, joint = history.estimate_and_history_for_project(
             project.root,
-            missing,
+            query,
             lock_file=(
                 lock_path.relative_to(project.root).as_posix()
                 if lock_path is not None and lock_path.is_relative_to(project.root)
@@ -303,7 +311,7 @@ def estimate_rates(
             previous_history=previous.history if previous else (),
             volatile=config.volatile,
             stable=config.stable,
-            upload_times=_release_history(project, config, missing, reporter),
+            upload_times=_release_history(project, config, query, reporter),
         )
     overrides = history.estimate_for_project(
         project.root,
@@ -318,11 +326,11 @@ def estimate_rates(
     for n in names:
         if overrides[n].source == "override":
             result[n] = overrides[n]
-        elif n in recorded:
+        elif n in recorded and not replan:
             result[n] = recorded[n]
         else:
             result[n] = estimated[n]
-    return result
+    return result, (joint if deciding else None)
 
 
 def find_planfile(
@@ -376,8 +384,19 @@ def prepare(
     found = find_planfile(project, output_dir)
     plan_path, committed = found if found is not None else (None, None)
     recorded = committed.rates() if committed else {}
-    rates = estimate_rates(
-        project, config, graph, closure.bundled, previous, recorded if not replan else {}, reporter
+    placed = committed.assignment() if committed else {}
+    # A plan is decided afresh without a plan file, on `plan --update`, or for packages the
+    # plan file does not place; only then is the (network) history worth gathering.
+    deciding = replan or committed is None or any(p.name not in placed for p in closure.bundled)
+    rates, joint = estimate_rates(
+        project,
+        config,
+        closure.bundled,
+        previous,
+        recorded,
+        reporter,
+        deciding=deciding,
+        replan=replan,
     )
 
     fn_files = function_entries(project, config)
@@ -403,10 +422,10 @@ def prepare(
         previous_assignment = committed.assignment() if committed else None
         if replan:
             plan = partition.replan(
-                items, constraints, previous_assignment, margin=config.replan_margin
+                items, constraints, previous_assignment, margin=config.replan_margin, history=joint
             )
         else:
-            plan = partition.partition(items, constraints, previous_assignment)
+            plan = partition.partition(items, constraints, previous_assignment, history=joint)
     prefix = _slug(project.name)
     layer_names = {layer.name: f"{prefix}-{layer.name}" for layer in plan.layers}
     prepared = Prepared(
@@ -422,6 +441,7 @@ def prepare(
         planfile_path=plan_path,
         planfile=committed,
         function_files=fn_files,
+        change_history=joint,
     )
     check_limits(prepared)
     return prepared

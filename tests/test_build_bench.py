@@ -65,7 +65,9 @@ def test_shared_workloads_file_parses() -> None:
 
 
 def test_redact_hides_every_url_host() -> None:
-    text = "failed https://mirror.example.org/idx/numpy/ and file:///opt/x then http://10.0.0.1:8080/a"
+    text = (
+        "failed https://mirror.example.org/idx/numpy/ and file:///opt/x then http://10.0.0.1:8080/a"
+    )
     out = bb.redact(text)
     assert "example.org" not in out and "10.0.0.1" not in out
     assert "https://<host>/idx/numpy/" in out and "file:///opt/x" in out
