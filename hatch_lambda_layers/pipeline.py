@@ -775,5 +775,16 @@ def planfile_for(
     )
 
 
-def output_directory(build_directory: str | os.PathLike[str]) -> Path:
+OUTPUT_DIR_ENV = "HATCH_LAMBDA_LAYERS_OUTPUT_DIR"
+
+
+def output_directory(
+    build_directory: str | os.PathLike[str], environ: Mapping[str, str] = os.environ
+) -> Path:
+    """`<build output directory>/lambda`, unless HATCH_LAMBDA_LAYERS_OUTPUT_DIR names the
+    artifacts directory itself (relative paths against the current directory). `pip wheel`
+    needs it: pip builds into a temporary directory and keeps only the wheel."""
+    override = environ.get(OUTPUT_DIR_ENV, "").strip()
+    if override:
+        return Path(override).absolute()
     return Path(build_directory) / OUTPUT_SUBDIR

@@ -655,3 +655,36 @@ def test_hook_follows_hatchlings_enable_conventions(fixture: Fixture, tmp_path: 
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "on" / "lambda" / "manifest.json").exists()
+
+
+def test_pip_wheel_writes_where_the_environment_says(fixture: Fixture, tmp_path: Path) -> None:
+    """pip builds into a temporary directory and keeps only the wheel: the artifacts go to
+    HATCH_LAMBDA_LAYERS_OUTPUT_DIR instead."""
+    project = copy_project(fixture.project, tmp_path / "p")
+    out = tmp_path / "artifacts"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-build-isolation",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path / "wheels"),
+            str(project),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HATCH_LAMBDA_LAYERS_OUTPUT_DIR": str(out)},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert list((tmp_path / "wheels").glob("hello_fn-0.1.0-*.whl"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {p["name"] for x in manifest["layers"] for p in x["packages"]} == {
+        "greet",
+        "textfmt",
+        "nativeext",
+    }
