@@ -1,7 +1,8 @@
 """Replay real release histories against layer strategies: bytes republished over a year.
 
     python benchmarks/replay.py [RELEASES_JSON] [--out FILE] [--build-interval DAYS|matched]
-                                [--markdown]
+                                [--pseudo-count W|cv] [--pin LAYER=PKG,PKG] [--markdown]
+                                [--signals freeze|pins|both|none] [--index-facts FILE]
 
 RELEASES_JSON defaults to ../shared/workloads/releases.json relative to the repository root;
 results go to benchmarks/results/replay.json. See benchmarks/README.md for the method; in short:
@@ -39,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from hatch_lambda_layers import history  # noqa: E402
 from hatch_lambda_layers.distributions import graph_from_mapping, split_provided  # noqa: E402
-from hatch_lambda_layers.errors import LimitError  # noqa: E402
+from hatch_lambda_layers.errors import LambdaLayersError, LimitError  # noqa: E402
 from hatch_lambda_layers.partition import (  # noqa: E402
     DIRECT_UPLOAD_LIMIT,
     JOINT_PSEUDO_COUNT,
@@ -390,15 +391,149 @@ def largest_alone(tl: Timeline) -> list[list[str]]:
 # --------------------------------------------------------------------------- driver
 
 
+# Facts from the index that releases.json lacks, fetched once and cached (reruns are offline):
+# per workload, every release first uploaded before the replay starts with whether the target
+# can load it (releases.json leaves out releases the target cannot load), and the Requires-Dist
+# of each package's version current at the cut-offs the estimates use.
+DEFAULT_INDEX_FACTS = ROOT / "benchmarks" / "results" / "replay_index.json"
+FETCH_BUDGET_SECONDS = 300.0
+
+# Set by main(): the facts in use (None: the two signals are off, as before), and which of the
+# two signals ("freeze", "pins") apply.
+FACTS: dict[str, Any] | None = None
+SIGNALS: set[str] = set()
+
+
+def fetch_index_facts(
+    workloads: Sequence[Workload],
+    data: Mapping[str, Any],
+    cutoffs: Sequence[datetime],
+    budget: float = FETCH_BUDGET_SECONDS,
+) -> dict[str, Any]:
+    """Read the facts from the index the user's configuration names (the tool's own client);
+    only releases first uploaded before the last cut-off are kept, so the cache holds nothing
+    of the replay window."""
+    import time
+
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    from hatch_lambda_layers import index, indexconfig
+    from hatch_lambda_layers.targets import get_target
+
+    deadline = time.monotonic() + budget
+    client = index.IndexClient(indexconfig.discover_index_settings(None, Path.cwd()))
+    last = max(cutoffs)
+    pages: dict[str, Any] = {}
+    facts: dict[str, Any] = {"cutoffs": [str(c.date()) for c in cutoffs], "workloads": {}}
+    for w in workloads:
+        spec = data[w.name]
+        target = get_target(spec["runtime"], spec.get("architecture", "x86_64"))
+
+        def loadable(f: Any, target: Any = target) -> bool:
+            if not f.is_wheel or target.wheel_rank(f.filename) is None:
+                return False
+            try:
+                return f.requires_python is None or SpecifierSet(f.requires_python).contains(
+                    target.python_full_version, prereleases=True
+                )
+            except InvalidSpecifier:
+                return True
+
+        entry: dict[str, Any] = {"releases": {}, "requires_dist": {}}
+        for name, p in sorted(w.packages.items()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"index facts: over {budget:g} s")
+            if name not in pages:
+                pages[name] = client.project_page(name)
+            files = pages[name].files
+            by_version: dict[str, list[Any]] = {}
+            for f in files:
+                version = index_version(f.filename)
+                if version is None or not f.upload_time or f.yanked:
+                    continue
+                if not (Version(version).is_prerelease or Version(version).is_devrelease):
+                    by_version.setdefault(version, []).append(f)
+            rows = []
+            for version, fs in sorted(by_version.items()):
+                first = min(parse_time(f.upload_time) for f in fs)
+                if first < last:
+                    rows.append([version, first.isoformat(), any(loadable(f) for f in fs)])
+            entry["releases"][name] = rows
+            requires: dict[str, list[str]] = {}
+            for cutoff in cutoffs:
+                version, _ = p.state_at(cutoff)
+                if version == BEFORE or version in requires:
+                    continue
+                wheels = [f for f in by_version.get(version, []) if loadable(f)]
+                if not wheels:
+                    continue
+                best = min(wheels, key=lambda f: target.wheel_rank(f.filename))
+                requires[version] = list(history.requires_dist_of(client.metadata(best)))
+            entry["requires_dist"][name] = requires
+        facts["workloads"][w.name] = entry
+    return facts
+
+
+def index_version(filename: str) -> str | None:
+    from packaging.utils import parse_sdist_filename, parse_wheel_filename
+
+    try:
+        if filename.endswith(".whl"):
+            return str(parse_wheel_filename(filename)[1])
+        return str(parse_sdist_filename(filename)[1])
+    except ValueError:
+        return None
+
+
+def exact_pins_at(w: Workload, cutoff: datetime) -> dict[str, frozenset[str]]:
+    """Per bundled package, the bundled packages its version current at `cutoff` pins exactly
+    (its Requires-Dist, `history.exact_pins`), as the tool reads them from the bundled wheels."""
+    if FACTS is None or "pins" not in SIGNALS or w.name not in FACTS["workloads"]:
+        return {}
+    requires = FACTS["workloads"][w.name]["requires_dist"]
+    pins = {}
+    for name, p in w.packages.items():
+        version, _ = p.state_at(cutoff)
+        lines = requires.get(name, {}).get(version)
+        if lines:
+            found = history.exact_pins(lines) & set(w.packages)
+            if found:
+                pins[name] = found
+    return pins
+
+
+def is_frozen(w: Workload, name: str, cutoff: datetime) -> bool:
+    """The loadability freeze (`history.loadability_frozen`) from the index's releases first
+    uploaded before `cutoff`."""
+    if FACTS is None or "freeze" not in SIGNALS or w.name not in FACTS["workloads"]:
+        return False
+    rows = FACTS["workloads"][w.name]["releases"].get(name, [])
+    return history.loadability_frozen(
+        (v, parse_time(t), ok) for v, t, ok in rows if parse_time(t) < cutoff
+    )
+
+
 def training_releases(w: Workload, start: datetime, split: datetime) -> dict[str, list[datetime]]:
     """Per package, the times of the releases in [start, split) that move a lock and have a
-    wheel the target loads (`history.release_times`; nothing at or after `split`)."""
-    out = {}
+    wheel the target loads (`history.release_times`; nothing at or after `split`).
+
+    With the index facts loaded (the default), two signals apply, both read only from before
+    `split`: a package whose newest release the target cannot load is frozen (no times;
+    `history.loadability_frozen`), and a package pinned exactly by another gains that one's
+    times (`history.couple_release_times`, pins of the versions current at `split`)."""
+    out: dict[str, list[datetime]] = {}
     for name, p in sorted(w.packages.items()):
+        if is_frozen(w, name, split):
+            out[name] = []
+            continue
         pairs = [
             (str(r.version), r.time) for r in p.releases if r.size is not None and r.time < split
         ]
         out[name] = [t for t in history.release_times(pairs) if t >= start]
+    pins = exact_pins_at(w, split)
+    if pins:
+        coupled = history.couple_release_times(out, pins)
+        out = {n: list(t) for n, t in coupled.items()}
     return out
 
 
@@ -614,6 +749,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--markdown", action="store_true", help="also print the BENCHMARKS.md tables"
     )
+    parser.add_argument(
+        "--index-facts",
+        type=Path,
+        default=DEFAULT_INDEX_FACTS,
+        help="cache of the index facts the two signals need (read when present, else fetched "
+        "from the configured index and written there)",
+    )
+    parser.add_argument(
+        "--signals",
+        choices=("both", "freeze", "pins", "none"),
+        default="freeze",
+        help="which of the loadability freeze and the exact-pin coupling the estimates use "
+        "(default freeze: cross-validation in the training year scores the coupling worse, see "
+        "benchmarks/README.md; none: the figures before either)",
+    )
     args = parser.parse_args(argv)
     pinned: dict[str, tuple[str, ...]] = {}
     for spec in args.pin:
@@ -625,6 +775,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     start, split, end = window(data)
     print(f"train [{start.date()}, {split.date()})  replay [{split.date()}, {end.date()})")
     workloads = load_workloads(data)
+    global FACTS
+    FACTS = None
+    SIGNALS.clear()
+    SIGNALS.update({"freeze", "pins"} if args.signals == "both" else {args.signals} - {"none"})
+    if SIGNALS:
+        if args.index_facts.is_file():
+            FACTS = json.loads(args.index_facts.read_text(encoding="utf-8"))
+        else:
+            mid = midnight((start + (split - start) / 2).date())
+            try:
+                FACTS = fetch_index_facts(workloads, data, [mid, split])
+            except (LambdaLayersError, OSError, TimeoutError) as exc:
+                print(f"index facts unavailable ({exc}); the two signals are off")
+            else:
+                args.index_facts.parent.mkdir(parents=True, exist_ok=True)
+                args.index_facts.write_text(
+                    json.dumps(FACTS, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+                )
+    for w in workloads:
+        frozen = [n for n in sorted(w.packages) if is_frozen(w, n, split)]
+        pins = {a: sorted(b) for a, b in sorted(exact_pins_at(w, split).items())}
+        print(
+            f"{w.name}: frozen for the target at the split: {frozen or '-'}; exact pins: {pins or '-'}"
+        )
     fixed = None if args.build_interval == "matched" else float(args.build_interval)
     if args.pseudo_count == "cv":
         cv = cross_validate(workloads, start, split, fixed)
@@ -644,6 +818,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pinned": pinned,
         "direct_limit": DIRECT_UPLOAD_LIMIT,
         "pseudo_count": weight,
+        "signals": sorted(SIGNALS) if FACTS is not None else [],
         "cross_validation": cv,
         "workloads": {},
     }

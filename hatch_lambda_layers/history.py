@@ -331,6 +331,128 @@ def release_times(releases: Iterable[tuple[str, datetime | None]]) -> tuple[date
     return tuple(kept)
 
 
+def loadability_frozen(releases: Iterable[tuple[str, datetime | None, bool]]) -> bool:
+    """Whether the newest release that would move a lock is one the target cannot load.
+
+    `releases` are (version, upload time, loadable by the target) triples, e.g. one per file; a
+    version is loadable when any of its files is. The lock-moving releases are found among *all*
+    releases (`release_times`' rules: no pre-releases, no backports). True means the package
+    moved on without this target (numpy and pyarrow after they dropped manylinux2014 wheels,
+    for glibc 2.26): a lock for it stays behind, its pin frozen until a loadable release comes."""
+    triples = list(releases)
+    moving = release_times((raw, moment) for raw, moment, _ in triples)
+    if not moving:
+        return False
+    newest = moving[-1]
+    first: dict[Version, datetime] = {}
+    usable: set[Version] = set()
+    for raw, moment, loadable in triples:
+        try:
+            version = Version(raw)
+        except InvalidVersion:
+            continue
+        if loadable:
+            usable.add(version)
+        if moment is not None and not (version.is_prerelease or version.is_devrelease):
+            moment = _aware(moment)
+            if version not in first or moment < first[version]:
+                first[version] = moment
+    at_newest = [v for v, m in first.items() if m == newest]
+    return bool(at_newest) and max(at_newest) not in usable
+
+
+def frozen_release_times(
+    releases: Iterable[tuple[str, datetime | None, bool]],
+) -> tuple[datetime, ...]:
+    """`release_times` for a target, keeping what its unloadable releases tell (the
+    loadability freeze; `releases` as for `loadability_frozen`).
+
+    When the newest lock-moving release is one the target cannot load (`loadability_frozen`),
+    no loadable release follows it, so none counts: the result is () and `cadence_rate` gives its floor (half a release a year), since the pin cannot move
+    until a loadable release comes and the loadable releases before the run do not predict
+    that. Otherwise the result is `release_times` of the loadable releases, as
+    `release_times_from_files(files, loadable)` has always given (an unloadable release in the
+    middle is simply skipped, as before). No constant is involved."""
+    triples = list(releases)
+    if loadability_frozen(triples):
+        return ()
+    usable: set[Version] = set()
+    for raw, _, loadable in triples:
+        try:
+            if loadable:
+                usable.add(Version(raw))
+        except InvalidVersion:
+            continue
+    pairs: list[tuple[str, datetime | None]] = []
+    for raw, moment, _ in triples:
+        try:
+            if Version(raw) in usable:
+                pairs.append((raw, moment))
+        except InvalidVersion:
+            continue
+    return release_times(pairs)
+
+
+def exact_pins(requires_dist: Iterable[str]) -> frozenset[str]:
+    """Canonical names a distribution pins exactly (``==X`` without wildcard, or ``===X``) in its
+    Requires-Dist, leaving out requirements that apply only with an extra. Unparseable lines
+    are skipped (the build reports them elsewhere)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    pinned: set[str] = set()
+    for line in requires_dist:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if req.marker is not None and "extra" in str(req.marker):
+            continue
+        specs = list(req.specifier)
+        if len(specs) == 1 and (
+            specs[0].operator == "==="
+            or (specs[0].operator == "==" and "*" not in specs[0].version)
+        ):
+            pinned.add(str(canonicalize_name(req.name)))
+    return frozenset(pinned)
+
+
+def requires_dist_of(metadata: str) -> tuple[str, ...]:
+    """The Requires-Dist lines of a core-metadata text (METADATA or a PEP 658 sidecar)."""
+    from email.parser import HeaderParser
+
+    message = HeaderParser().parsestr(metadata)
+    return tuple(message.get_all("Requires-Dist") or ())
+
+
+def couple_release_times(
+    upload_times: Mapping[str, Sequence[datetime]],
+    pins: Mapping[str, Iterable[str]],
+) -> dict[str, tuple[datetime, ...]]:
+    """Exact-pin coupling: when package A pins B exactly (`exact_pins`, e.g. pydantic pins
+    pydantic-core), every release of A that moves a lock moves B too, so B's release times gain
+    A's (sorted, de-duplicated). Applied until nothing changes, so chains (A pins B pins C)
+    propagate. Only packages present in `upload_times` take part; the others are returned as
+    given. The rate (`cadence_rate`) and the release-cadence history (`history_from_releases`)
+    built from the result then see B change in every interval in which A did."""
+    times = {str(canonicalize_name(k)): tuple(v) for k, v in upload_times.items()}
+    edges = [
+        (str(canonicalize_name(a)), str(canonicalize_name(b)))
+        for a, bs in pins.items()
+        for b in bs
+        if canonicalize_name(a) != canonicalize_name(b)
+    ]
+    changed = True
+    while changed:
+        changed = False
+        for a, b in edges:
+            if a in times and b in times:
+                merged = tuple(sorted(set(times[b]) | set(times[a])))
+                if merged != times[b]:
+                    times[b] = merged
+                    changed = True
+    return {name: times[str(canonicalize_name(name))] for name in upload_times}
+
+
 def _parse_time(text: str) -> datetime | None:
     try:
         return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
@@ -339,19 +461,38 @@ def _parse_time(text: str) -> datetime | None:
 
 
 def release_times_from_files(
-    files: Iterable[IndexFile], loadable: Callable[[str], bool] | None = None
+    files: Iterable[IndexFile],
+    loadable: Callable[[str], bool] | None = None,
+    *,
+    freeze: bool = False,
 ) -> tuple[datetime, ...]:
     """`release_times` of a project page's files (PEP 691 ``upload-time``; filenames -> version).
 
     With `loadable` (wheel filename -> whether the target can load it, e.g.
     ``lambda f: target.wheel_rank(f) is not None``) only releases with such a wheel count: a
     release the target cannot use (say manylinux_2_28-only on Amazon Linux 2) never moves its
-    pin, and counting it would call a package volatile that is frozen for this target."""
+    pin, and counting it would call a package volatile that is frozen for this target.
+
+    With `freeze` (and `loadable`), the unloadable releases are not simply dropped: when the
+    newest release is one the target cannot load, the package is frozen for it
+    (`frozen_release_times`)."""
     pairs: list[tuple[str, datetime | None]] = []
+    triples: list[tuple[str, datetime | None, bool]] = []
     for f in files:
         if f.upload_time is None or f.yanked:
             continue
-        if loadable is not None and not (f.filename.endswith(".whl") and loadable(f.filename)):
+        ok = loadable is None or (f.filename.endswith(".whl") and loadable(f.filename))
+        if freeze and loadable is not None:
+            try:
+                if f.filename.endswith(".whl"):
+                    raw = str(parse_wheel_filename(f.filename)[1])
+                else:
+                    raw = str(parse_sdist_filename(f.filename)[1])
+            except (InvalidWheelFilename, InvalidSdistFilename):
+                continue
+            triples.append((raw, _parse_time(f.upload_time), ok))
+            continue
+        if not ok:
             continue
         try:
             if f.filename.endswith(".whl"):
@@ -361,6 +502,8 @@ def release_times_from_files(
         except (InvalidWheelFilename, InvalidSdistFilename):
             continue
         pairs.append((version, _parse_time(f.upload_time)))
+    if freeze and loadable is not None:
+        return frozen_release_times(triples)
     return release_times(pairs)
 
 
@@ -370,8 +513,10 @@ def upload_times_from_index(
     warn: Callable[[str], None] | None = None,
     *,
     loadable: Callable[[str], bool] | None = None,
+    freeze: bool = False,
 ) -> dict[str, tuple[datetime, ...]]:
-    """Thin I/O: each project's page from `index`, reduced by `release_times_from_files`.
+    """Thin I/O: each project's page from `index`, reduced by `release_times_from_files`
+    (`loadable`, `freeze` passed on).
 
     A project whose page cannot be read or carries no upload times is left out (its rate then
     falls back to the default), with a warning."""
@@ -385,8 +530,9 @@ def upload_times_from_index(
             if warn is not None:
                 warn(f"no release history for {name}: {exc}")
             continue
-        times = release_times_from_files(page.files, loadable)
-        if times:
+        times = release_times_from_files(page.files, loadable, freeze=freeze)
+        frozen = freeze and loadable is not None and any(f.upload_time for f in page.files)
+        if times or frozen:
             found[name] = times
         elif warn is not None:
             warn(f"no upload times for {name} on {index.describe()}; assuming rate {DEFAULT_RATE}")
@@ -487,10 +633,15 @@ def estimate_rates(
     volatile: Iterable[str] = (),
     stable: Iterable[str] = (),
     build_interval_days: float = DEFAULT_BUILD_INTERVAL_DAYS,
+    pins: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, RateEstimate]:
     """Estimates for `names` (keys as given) from every source; pure.
 
-    `upload_times` maps package names to `release_times`; `now` is required with them."""
+    `upload_times` maps package names to `release_times`; `now` is required with them.
+    `pins` (package -> the packages it pins exactly, `exact_pins` of its Requires-Dist) couples
+    the release times first (`couple_release_times`)."""
+    if pins and upload_times:
+        upload_times = couple_release_times(upload_times, pins)
     lock_counts = count_changes(lock_history)
     manifest_counts = count_changes(manifest_history)
     times = {canonicalize_name(k): v for k, v in (upload_times or {}).items()}
@@ -524,6 +675,7 @@ def change_history(
     volatile: Iterable[str] = (),
     stable: Iterable[str] = (),
     build_interval_days: float = DEFAULT_BUILD_INTERVAL_DAYS,
+    pins: Mapping[str, Iterable[str]] | None = None,
     min_observations: int = MIN_OBSERVATIONS,
 ) -> ChangeHistory | None:
     """The joint change history of `names` from the same inputs as `estimate_rates`; pure.
@@ -531,7 +683,10 @@ def change_history(
     The first qualifying source of: lock history, manifest history (each with at least
     `min_observations` intervals), release cadence (`upload_times`, `now` required), cut to
     `names` minus the overridden packages; a source qualifies when it covers at least two of
-    them. None when none does (the partitioner then uses the independent model)."""
+    them. None when none does (the partitioner then uses the independent model). `pins`: as
+    for `estimate_rates` (couples the release-cadence history)."""
+    if pins and upload_times:
+        upload_times = couple_release_times(upload_times, pins)
     hot_or_cold = {canonicalize_name(n) for n in (*volatile, *stable)}
     wanted = {canonicalize_name(n) for n in names} - hot_or_cold
     candidates: list[ChangeHistory] = []
@@ -565,6 +720,7 @@ def estimate_and_history_for_project(
     lock_file: str | None = None,
     now: datetime | None = None,
     build_interval_days: float = DEFAULT_BUILD_INTERVAL_DAYS,
+    pins: Mapping[str, Iterable[str]] | None = None,
 ) -> tuple[dict[str, RateEstimate], ChangeHistory | None]:
     """`estimate_for_project` and `change_history_for_project` with the lock history read from
     git once (thin I/O)."""
@@ -581,6 +737,7 @@ def estimate_and_history_for_project(
         volatile=volatile,
         stable=stable,
         build_interval_days=build_interval_days,
+        pins=pins,
     )
     joint = change_history(
         names,
@@ -591,6 +748,7 @@ def estimate_and_history_for_project(
         volatile=volatile,
         stable=stable,
         build_interval_days=build_interval_days,
+        pins=pins,
     )
     return rates, joint
 

@@ -237,6 +237,9 @@ def _release_history(
         # A release the target cannot load (e.g. manylinux_2_28-only for glibc 2.26) is not
         # a change this project would ever build.
         loadable=lambda filename: target.wheel_rank(filename) is not None,
+        # ...and when the newest release is such a one, the package is frozen for this target
+        # (history.loadability_frozen): its rate is the cadence floor, not its past releases.
+        freeze=True,
     )
     if missing:
         reporter.warning(

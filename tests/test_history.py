@@ -482,3 +482,130 @@ def test_change_history_for_project_reads_the_lock_history_from_git(tmp_path: Pa
     assert rates == history.estimate_for_project(tmp_path, names, now=NOW)
     assert rates["six"].source == "lock-history"
     assert history.change_history_for_project(tmp_path, names, use_git=False, now=NOW) is None
+
+
+# --------------------------------------------------------------------------- loadability freeze
+
+
+def _day(month: int, day: int, year: int = 2025) -> datetime:
+    return datetime(year, month, day, tzinfo=timezone.utc)
+
+
+def test_loadability_freeze_when_the_newest_release_cannot_be_loaded() -> None:
+    releases = [
+        ("2.2.5", _day(4, 19), True),
+        ("2.2.6", _day(5, 17), True),
+        ("2.3.0", _day(6, 7), False),
+        ("2.3.1", _day(6, 21), False),
+        ("2.4.0rc1", _day(7, 1), True),  # a pre-release never moves a lock
+        ("1.26.5", _day(8, 1), True),  # nor does a backport
+    ]
+    assert history.loadability_frozen(releases)
+    assert history.frozen_release_times(releases) == ()
+    # A loadable release after the run thaws it; the unloadable ones in the middle are skipped.
+    thawed = [*releases, ("2.5.0", _day(9, 1), True)]
+    assert not history.loadability_frozen(thawed)
+    assert history.frozen_release_times(thawed) == (_day(4, 19), _day(5, 17), _day(9, 1))
+    # Loadability is per version: one loadable file of the newest version is enough.
+    assert not history.loadability_frozen([*releases, ("2.3.1", _day(6, 22), True)])
+    assert not history.loadability_frozen([])
+    # The frozen package's rate is the cadence floor (half a release a year), not its past.
+    now = _day(11, 1)
+    frozen = cadence_rate(history.frozen_release_times(releases), now)
+    assert frozen == pytest.approx(cadence_rate((), now))
+    assert frozen < cadence_rate(release_times([(v, t) for v, t, ok in releases if ok]), now)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30), st.integers(0, 364), st.booleans()), min_size=0, max_size=12
+    )
+)
+def test_frozen_release_times_are_the_loadable_release_times_or_none(
+    raw: list[tuple[int, int, bool]],
+) -> None:
+    releases = [(f"1.{m}", _day(1, 1) + timedelta(days=d), ok) for m, d, ok in raw]
+    got = history.frozen_release_times(releases)
+    usable = {v for v, _, ok in releases if ok}
+    plain = release_times([(v, t) for v, t, _ in releases if v in usable])
+    assert got == (() if history.loadability_frozen(releases) else plain)
+    if all(ok for _, _, ok in releases):
+        assert not history.loadability_frozen(releases)
+
+
+def test_release_times_from_files_with_freeze_and_from_the_index() -> None:
+    files = [
+        IndexFile(
+            "np-2.2.6-cp311-cp311-manylinux_2_17_x86_64.whl", "a", upload_time="2025-05-17T00:00Z"
+        ),
+        IndexFile("np-2.2.6.tar.gz", "b", upload_time="2025-05-17T00:00:00Z"),
+        IndexFile(
+            "np-2.3.0-cp311-cp311-manylinux_2_28_x86_64.whl", "c", upload_time="2025-06-07T00:00Z"
+        ),
+    ]
+    old_glibc = lambda filename: "manylinux_2_28" not in filename  # noqa: E731
+    assert history.release_times_from_files(files, old_glibc) == (_day(5, 17),)
+    assert history.release_times_from_files(files, old_glibc, freeze=True) == ()
+    assert len(history.release_times_from_files(files, freeze=True)) == 2  # no target: no freeze
+    index = FakeIndex({"np": ProjectPage(tuple(files))})
+    # A frozen package is kept, with no release times (so its rate is the floor, not the default).
+    got = history.upload_times_from_index(index, ["np"], loadable=old_glibc, freeze=True)
+    assert got == {"np": ()}
+    rates = estimate_rates(["np"], upload_times=got, now=_day(11, 1))
+    assert rates["np"] == RateEstimate(cadence_rate((), _day(11, 1)), "release-cadence")
+
+
+# --------------------------------------------------------------------------- exact-pin coupling
+
+
+def test_exact_pins_from_requires_dist_and_metadata() -> None:
+    metadata = (
+        "Metadata-Version: 2.4\nName: pydantic\nVersion: 2.12.3\n"
+        "Requires-Dist: annotated-types>=0.6.0\n"
+        "Requires-Dist: Pydantic_Core==2.41.4\n"
+        "Requires-Dist: typing-extensions>=4.14.1\n"
+        "Requires-Dist: email-validator==2.0.0; extra == 'email'\n"
+        "Requires-Dist: tzdata==2024.1; python_version >= '3.9'\n"
+        "Requires-Dist: legacy===1.0\n"
+        "Requires-Dist: wild==1.*\n"
+        "Requires-Dist: not a requirement !!\n\nbody\n"
+    )
+    lines = history.requires_dist_of(metadata)
+    assert len(lines) == 8
+    assert history.exact_pins(lines) == {"pydantic-core", "tzdata", "legacy"}
+    assert history.exact_pins([]) == frozenset()
+
+
+def test_couple_release_times_propagates_along_exact_pins() -> None:
+    a, b, c = _day(1, 1), _day(2, 1), _day(3, 1)
+    times = {"Pydantic": (a,), "pydantic_core": (b,), "leaf": (c,), "alone": ()}
+    got = history.couple_release_times(
+        times, {"pydantic": ["Pydantic-Core"], "pydantic-core": ["leaf"]}
+    )
+    assert got == {"Pydantic": (a,), "pydantic_core": (a, b), "leaf": (a, b, c), "alone": ()}
+    assert history.couple_release_times(times, {}) == {k: tuple(v) for k, v in times.items()}
+    # Packages outside the times and self-pins are ignored.
+    assert history.couple_release_times(times, {"other": ["leaf"], "leaf": ["leaf"]})["leaf"] == (
+        c,
+    )
+
+
+def test_estimate_rates_and_change_history_use_exact_pins() -> None:
+    now = _day(12, 31)
+    week = timedelta(days=7)
+    times = {
+        "pydantic": tuple(now - week * (2 * i + 1) for i in range(10)),
+        "pydantic-core": tuple(now - week * (2 * i) - timedelta(days=1) for i in range(1, 10)),
+    }
+    pins = {"pydantic": frozenset({"pydantic-core"})}
+    plain = estimate_rates(times, upload_times=times, now=now)
+    coupled = estimate_rates(times, upload_times=times, now=now, pins=pins)
+    assert coupled["pydantic"] == plain["pydantic"]
+    assert coupled["pydantic-core"].rate > plain["pydantic-core"].rate
+    joint = change_history(times, upload_times=times, now=now, pins=pins)
+    assert joint is not None
+    # Every interval in which pydantic changed now shows pydantic-core changing with it.
+    assert all("pydantic-core" in i for i in joint.intervals if "pydantic" in i)
+    loose = change_history(times, upload_times=times, now=now)
+    assert loose is not None
+    assert not all("pydantic-core" in i for i in loose.intervals if "pydantic" in i)
