@@ -47,6 +47,14 @@ history, else the manifest history, each only with at least `MIN_OBSERVATIONS` i
 the release cadence; a source must cover at least two of the packages (one package alone has
 no joint information). Packages with a `volatile`/`stable` override are left out of it.
 
+Two further signals refine the release-cadence source. *Loadability freeze*
+(`loadability_frozen`, `frozen_release_times`; `upload_times_from_index(..., freeze=True)`): when
+the newest release that would move a lock has no file the target can load, the package is frozen
+for this target and its release times are empty, so its rate is the cadence floor. *Exact-pin
+coupling* (`exact_pins`, `couple_release_times`; ``pins=`` on `estimate_rates` and
+`change_history`): when A's Requires-Dist pins B exactly, B's release times gain A's, so B's rate
+and its release-cadence intervals include every change of A. Both are opt-in keywords.
+
 Git and index access live in thin functions (`read_lock_history`, `upload_times_from_index`,
 `estimate_for_project`, `change_history_for_project`); everything else is pure.
 """
