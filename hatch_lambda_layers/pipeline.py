@@ -14,14 +14,13 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Protocol
 
 from packaging.utils import canonicalize_name
 
 from . import __version__, archive, history, layout, locks, manifest, partition, planfile
-from .config import Config
+from .config import Config, FunctionConfig
 from .distributions import Closure, DependencyGraph, PinnedPackage, select_wheel, split_provided
 from .errors import ConfigError, LambdaLayersError, LimitError
 from .project import ProjectInfo
@@ -159,14 +158,16 @@ def _check_botocore_services(config: Config, packages: Sequence[archive.PackageF
 def function_entries(
     project: ProjectInfo, config: Config
 ) -> dict[str, tuple[archive.BytesEntry | archive.FileEntry, ...]]:
-    """Per function, the project's own files at the zip root (hatch's wheel selection)."""
-    functions = config.functions or (_default_function(project, config),)
+    """Per function, the project's own files at the zip root (hatch's wheel selection),
+    narrowed by its `include` patterns (the same gitignore-style globs as `exclude`)."""
     result: dict[str, tuple[archive.BytesEntry | archive.FileEntry, ...]] = {}
-    for fn in functions:
+    for fn in _functions(project, config):
+        try:
+            patterns = [layout.ExcludePattern.parse(p) for p in fn.include]
+        except ValueError as exc:
+            raise ConfigError(f"tool.lambda-layers.functions.{fn.name}.include: {exc}") from None
         chosen = [
-            f
-            for f in project.files
-            if not fn.include or any(_glob_match(f.path, pattern) for pattern in fn.include)
+            f for f in project.files if not patterns or any(p.matches(f.path) for p in patterns)
         ]
         if not chosen:
             raise ConfigError(
@@ -180,26 +181,11 @@ def function_entries(
     return result
 
 
-def _default_function(project: ProjectInfo, config: Config) -> FunctionLike:
-    return FunctionLike(name=_slug(project.name), handler=config.handler, include=())
-
-
-@dataclass(frozen=True)
-class FunctionLike:
-    name: str
-    handler: str | None
-    include: tuple[str, ...]
-
-
-def _functions(project: ProjectInfo, config: Config) -> tuple[FunctionLike, ...]:
+def _functions(project: ProjectInfo, config: Config) -> tuple[FunctionConfig, ...]:
+    """The configured functions, or one named after the project with `handler`."""
     if config.functions:
-        return tuple(FunctionLike(f.name, f.handler, f.include) for f in config.functions)
-    return (_default_function(project, config),)
-
-
-def _glob_match(path: str, pattern: str) -> bool:
-    pattern = pattern.rstrip("/")
-    return fnmatchcase(path, pattern) or path.startswith(pattern + "/")
+        return config.functions
+    return (FunctionConfig(name=_slug(project.name), handler=config.handler),)
 
 
 def _file_mode(path: Path) -> int:
