@@ -775,17 +775,19 @@ def estimate_for_project(
     build_interval_days: float = DEFAULT_BUILD_INTERVAL_DAYS,
 ) -> dict[str, RateEstimate]:
     """`estimate_rates` with the project's lock history read from git (thin I/O)."""
-    lock_history = read_lock_history(project_root, lock_file) if use_git else ()
-    return estimate_rates(
+    rates, _ = estimate_and_history_for_project(
+        project_root,
         names,
-        lock_history=lock_history,
-        manifest_history=previous_history,
-        upload_times=upload_times,
-        now=now if now is not None else datetime.now(timezone.utc),
+        previous_history=previous_history,
         volatile=volatile,
         stable=stable,
+        upload_times=upload_times,
+        use_git=use_git,
+        lock_file=lock_file,
+        now=now,
         build_interval_days=build_interval_days,
     )
+    return rates
 
 
 def change_history_for_project(

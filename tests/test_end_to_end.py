@@ -378,6 +378,20 @@ def test_over_the_size_limit_names_the_largest_packages(
     assert "262,144,000" in message and "hugedata 3.0" in message and "263.0 MB" in message
 
 
+def _hatchling_build(
+    project: Path, target: str, out: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m hatchling build -t TARGET -d OUT` in this environment (no isolation)."""
+    return subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", target, "-d", str(out)],
+        cwd=project,
+        env=env if env is not None else {**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def test_hatchling_builder_and_wheel_hook_give_the_same_layers(
     fixture: Fixture, tmp_path: Path
 ) -> None:
@@ -385,14 +399,7 @@ def test_hatchling_builder_and_wheel_hook_give_the_same_layers(
     in this environment (no build isolation: the network is not needed) and compare hashes."""
     project = copy_project(fixture.project, tmp_path / "p")
     env = {**os.environ}
-    a = subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", "-t", "lambda", "-d", str(tmp_path / "a")],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    a = _hatchling_build(project, "lambda", tmp_path / "a", env)
     assert a.returncode == 0, a.stdout + a.stderr
     assert UV is not None
     b = subprocess.run(
@@ -490,13 +497,7 @@ def test_hatchling_builder_reports_config_errors_in_one_line(
     pyproject.write_text(
         pyproject.read_text().replace('runtime = "python3.11"', 'runtime = "python3.9"')
     )
-    proc = subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", "-t", "lambda", "-d", str(tmp_path / "out")],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = _hatchling_build(project, "lambda", tmp_path / "out")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     assert "tool.lambda-layers.runtime must be one of" in proc.stdout + proc.stderr
@@ -645,14 +646,7 @@ def test_hook_follows_hatchlings_enable_conventions(fixture: Fixture, tmp_path: 
     WheelBuilder(str(project)).build(directory=str(tmp_path / "off"), versions=["standard"])
     assert not (tmp_path / "off" / "lambda").exists()
     env = {**os.environ, "HATCH_BUILD_HOOK_ENABLE_LAMBDA": "true"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path / "on")],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = _hatchling_build(project, "wheel", tmp_path / "on", env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "on" / "lambda" / "manifest.json").exists()
 
