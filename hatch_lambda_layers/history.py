@@ -70,7 +70,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -736,28 +736,19 @@ def estimate_and_history_for_project(
     volatile, stable = list(volatile), list(stable)
     lock_history = read_lock_history(project_root, lock_file) if use_git else ()
     moment = now if now is not None else datetime.now(timezone.utc)
-    rates = estimate_rates(
-        names,
-        lock_history=lock_history,
-        manifest_history=previous_history,
-        upload_times=upload_times,
-        now=moment,
-        volatile=volatile,
-        stable=stable,
-        build_interval_days=build_interval_days,
-        pins=pins,
-    )
-    joint = change_history(
-        names,
-        lock_history=lock_history,
-        manifest_history=previous_history,
-        upload_times=upload_times,
-        now=moment,
-        volatile=volatile,
-        stable=stable,
-        build_interval_days=build_interval_days,
-        pins=pins,
-    )
+    # Both estimates read the same evidence: gather it once.
+    evidence: dict[str, Any] = {
+        "lock_history": lock_history,
+        "manifest_history": previous_history,
+        "upload_times": upload_times,
+        "now": moment,
+        "volatile": volatile,
+        "stable": stable,
+        "build_interval_days": build_interval_days,
+        "pins": pins,
+    }
+    rates = estimate_rates(names, **evidence)
+    joint = change_history(names, **evidence)
     return rates, joint
 
 

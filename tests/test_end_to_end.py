@@ -166,6 +166,14 @@ def _isolated_cache(fixture: Fixture, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
 
 
+def provided_runtime(fixture: Fixture, dest: Path) -> Path:
+    """A stand-in for /var/runtime holding the provided SDK, as Lambda's holds boto3."""
+    for wheel in fixture.wheels.glob("*.whl"):
+        if wheel.name.startswith(("cloudsdk", "sdkcore")):
+            unzip_with_modes(wheel, dest)
+    return dest
+
+
 def copy_project(src: Path, dest: Path) -> Path:
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns("dist", ".venv"))
     return dest
@@ -220,10 +228,7 @@ def test_build_runs_like_lambda(fixture: Fixture, tmp_path: Path) -> None:
     assert manifest["limits"]["ok"] is True
 
     # The runtime stands in with the provided SDK, as /var/runtime holds boto3 on Lambda.
-    runtime = tmp_path / "runtime"
-    for wheel in fixture.wheels.glob("*.whl"):
-        if wheel.name.startswith(("cloudsdk", "sdkcore")):
-            unzip_with_modes(wheel, runtime)
+    runtime = provided_runtime(fixture, tmp_path / "runtime")
     result = run_handler(
         out / "manifest.json", tmp_path / "lambda", {"name": "world"}, runtime_dirs=[runtime]
     )
@@ -525,10 +530,7 @@ def test_fat_mode_puts_function_and_dependencies_at_the_zip_root(
     names = zip_names(out / function["file"])
     assert "hello_fn/handler.py" in names and "greet/__init__.py" in names
     assert not any(n.startswith(("python/", "cloudsdk/", "sdkcore/")) for n in names)
-    runtime = tmp_path / "runtime"
-    for wheel in fixture.wheels.glob("*.whl"):
-        if wheel.name.startswith(("cloudsdk", "sdkcore")):
-            unzip_with_modes(wheel, runtime)
+    runtime = provided_runtime(fixture, tmp_path / "runtime")
     result = run_handler(
         out / "manifest.json", tmp_path / "l", {"name": "fat"}, runtime_dirs=[runtime]
     )
@@ -597,10 +599,7 @@ def test_compile_and_strip_through_the_build(fixture: Fixture, tmp_path: Path) -
     manifest = json.loads((out / "manifest.json").read_text())
     names = [n for layer in manifest["layers"] for n in zip_names(out / layer["file"])]
     assert "python/greet/__pycache__/__init__.cpython-311.pyc" in names
-    runtime = tmp_path / "runtime"
-    for wheel in fixture.wheels.glob("*.whl"):
-        if wheel.name.startswith(("cloudsdk", "sdkcore")):
-            unzip_with_modes(wheel, runtime)
+    runtime = provided_runtime(fixture, tmp_path / "runtime")
     result = run_handler(
         out / "manifest.json", tmp_path / "l", {"name": "pyc"}, runtime_dirs=[runtime]
     )
