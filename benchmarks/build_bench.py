@@ -59,8 +59,8 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hatch_lambda_layers import locks  # noqa: E402
-from hatch_lambda_layers.distributions import split_provided  # noqa: E402
+from hatch_lambda_layers.resolve import locks  # noqa: E402
+from hatch_lambda_layers.resolve.graph import split_provided  # noqa: E402
 from hatch_lambda_layers.targets import Target, get_target  # noqa: E402
 
 DEFAULT_WORKLOADS_FILE = ROOT.parent / "shared" / "workloads" / "workloads.json"

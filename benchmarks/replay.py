@@ -38,16 +38,16 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hatch_lambda_layers import history  # noqa: E402
-from hatch_lambda_layers.distributions import graph_from_mapping, split_provided  # noqa: E402
 from hatch_lambda_layers.errors import LambdaLayersError, LimitError  # noqa: E402
-from hatch_lambda_layers.partition import (  # noqa: E402
+from hatch_lambda_layers.plan import history  # noqa: E402
+from hatch_lambda_layers.plan.partition import (  # noqa: E402
     DIRECT_UPLOAD_LIMIT,
     JOINT_PSEUDO_COUNT,
     Constraints,
     Item,
     partition,
 )
+from hatch_lambda_layers.resolve.graph import graph_from_mapping, split_provided  # noqa: E402
 
 DEFAULT_RELEASES = ROOT.parent / "shared" / "workloads" / "releases.json"
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "replay.json"
@@ -417,7 +417,7 @@ def fetch_index_facts(
 
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    from hatch_lambda_layers import index, indexconfig
+    from hatch_lambda_layers.resolve import index, indexconfig
     from hatch_lambda_layers.targets import get_target
 
     deadline = time.monotonic() + budget

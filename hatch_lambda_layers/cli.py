@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from . import __version__, archive, manifest, pipeline
+from . import __version__, manifest, pipeline
 from .config import load_config
 from .errors import LambdaLayersError, UsageError
+from .layers import archive
 from .project import load_project
 
 
@@ -45,7 +46,7 @@ class CliReporter:
     def download_progress(self) -> Callable[..., None] | None:
         if self._quiet:
             return None
-        from .fetch import TerminalProgress
+        from .resolve.fetch import TerminalProgress
 
         return TerminalProgress(self._stream)
 
@@ -110,7 +111,7 @@ def format_plan(prepared: pipeline.Prepared) -> str:
     ]
     for item in prepared.closure.left_out:
         lines.append(f"  - {item.name} {item.version}: {item.reason}")
-    from .partition import layer_cost
+    from .plan.partition import layer_cost
 
     for layer in plan.layers:
         pkgs = [by_name[n] for n in layer.packages]
@@ -159,7 +160,7 @@ def format_plan(prepared: pipeline.Prepared) -> str:
 
 
 def _item(prepared: pipeline.Prepared, name: str) -> Any:
-    from .partition import Item
+    from .plan.partition import Item
 
     p = next(x for x in prepared.packages if x.name == name)
     return Item(p.name, p.size_zipped, p.size_unzipped, prepared.rates[name].rate)
@@ -180,7 +181,7 @@ def _cmd_plan(args: argparse.Namespace, reporter: CliReporter) -> int:
     )
     print(format_plan(prepared))
     if args.update:
-        from .planfile import dumps_planfile
+        from .plan.planfile import dumps_planfile
 
         path = project.root / pipeline.PLANFILE_NAME
         record = pipeline.planfile_for(prepared, previous=previous)

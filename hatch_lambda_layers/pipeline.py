@@ -19,11 +19,14 @@ from typing import Protocol
 
 from packaging.utils import canonicalize_name
 
-from . import __version__, archive, history, layout, locks, manifest, partition, planfile
+from . import __version__, manifest
 from .config import Config, FunctionConfig
-from .distributions import Closure, DependencyGraph, PinnedPackage, select_wheel, split_provided
 from .errors import ConfigError, LambdaLayersError, LimitError
+from .layers import archive, layout
+from .plan import history, partition, planfile
 from .project import ProjectInfo
+from .resolve import locks
+from .resolve.graph import Closure, DependencyGraph, PinnedPackage, select_wheel, split_provided
 from .targets import Target, get_target
 
 LAYERS_MAX = 5
@@ -110,7 +113,7 @@ def load_graph(
                 graph, metadata, target, project.requirements, project_name=project.name
             )
         return graph
-    from . import index, indexconfig, resolver
+    from .resolve import index, indexconfig, resolver
 
     settings = indexconfig.discover_index_settings(config, project.root)
     reporter.info(f"Resolving {len(project.requirements)} requirements for {target.describe()}")
@@ -122,7 +125,7 @@ def _metadata_for(
     packages: Sequence[PinnedPackage], target: Target, reporter: Reporter
 ) -> dict[str, str]:
     """METADATA of each pinned wheel (pylock files without dependency edges need it)."""
-    from . import fetch
+    from .resolve import fetch
 
     # Packages without wheels (git, sdist-only) have no METADATA to read; edges_from_metadata
     # accepts that, and select_wheel reports them later only if they end up bundled.
@@ -201,7 +204,7 @@ def _release_history(
     """Upload times of each package's releases (the change-rate prior when there is no history),
     from the lock's own registry, else the user's index configuration. Never fatal: without
     them the rates fall back to the default prior, with one warning."""
-    from . import index, indexconfig
+    from .resolve import index, indexconfig
 
     lock_path = locks.find_lock(project.root, config.lock)
     urls = locks.registry_urls(lock_path) if lock_path is not None else ()
@@ -241,7 +244,7 @@ def transform_packages(
     """`strip` and `compile`: the tool and the target interpreter are looked up once."""
     if not (config.strip or config.compile):
         return tuple(packages)
-    from . import transform
+    from .layers import transform
 
     def skipped(path: str, why: str) -> None:
         reporter.warning(f"{path}: {why}")
@@ -353,7 +356,7 @@ def prepare(
         reporter.info(f"Leaving out {item.name} {item.version} ({item.reason})")
 
     links = {p.name: select_wheel(p, target) for p in closure.bundled}
-    from . import fetch
+    from .resolve import fetch
 
     reporter.waiting(f"Fetching {len(links)} wheels")
     paths = fetch.fetch_wheels(

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from hatch_lambda_layers.archive import (
+from hatch_lambda_layers.errors import ConfigError, LambdaLayersError, UnsafeWheelError
+from hatch_lambda_layers.layers.archive import (
     END_OF_CENTRAL_DIRECTORY_SIZE,
     BytesEntry,
     Entry,
@@ -28,8 +29,7 @@ from hatch_lambda_layers.archive import (
     write_zip,
     zip_elf_machines,
 )
-from hatch_lambda_layers.errors import ConfigError, LambdaLayersError, UnsafeWheelError
-from hatch_lambda_layers.layout import LayoutOptions
+from hatch_lambda_layers.layers.layout import LayoutOptions
 from tests.wheelfactory import elf_machine, make_elf, make_wheel
 
 OPTIONS = LayoutOptions()

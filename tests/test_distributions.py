@@ -7,14 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from hatch_lambda_layers.distributions import (
+from hatch_lambda_layers.errors import NoCompatibleWheelError
+from hatch_lambda_layers.resolve.graph import (
     PinnedPackage,
     WheelLink,
     graph_from_mapping,
     select_wheel,
     split_provided,
 )
-from hatch_lambda_layers.errors import NoCompatibleWheelError
 from hatch_lambda_layers.targets import get_target
 
 GRAPH = graph_from_mapping(

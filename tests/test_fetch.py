@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from hatch_lambda_layers.distributions import WheelLink
 from hatch_lambda_layers.errors import FetchError, HashMismatchError
-from hatch_lambda_layers.fetch import (
+from hatch_lambda_layers.resolve.fetch import (
     FetchProgress,
     HttpSession,
     TerminalProgress,
     default_cache_dir,
     fetch_wheels,
 )
+from hatch_lambda_layers.resolve.graph import WheelLink
 from tests import localindex
 from tests.localindex import LocalIndex
 from tests.wheelfactory import make_wheel

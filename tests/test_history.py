@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hatch_lambda_layers import history
 from hatch_lambda_layers.errors import FetchError
-from hatch_lambda_layers.history import (
+from hatch_lambda_layers.plan import history
+from hatch_lambda_layers.plan.history import (
     DEFAULT_RATE,
     PRIOR_WEIGHT,
     STABLE_RATE,
@@ -36,7 +36,7 @@ from hatch_lambda_layers.history import (
     read_lock_history,
     release_times,
 )
-from hatch_lambda_layers.index import IndexFile, ProjectPage
+from hatch_lambda_layers.resolve.index import IndexFile, ProjectPage
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 

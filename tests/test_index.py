@@ -12,8 +12,8 @@ import pytest
 import urllib3
 
 from hatch_lambda_layers.errors import ConfigError, FetchError, HashMismatchError
-from hatch_lambda_layers.fetch import HttpSession, redact_url
-from hatch_lambda_layers.index import (
+from hatch_lambda_layers.resolve.fetch import HttpSession, redact_url
+from hatch_lambda_layers.resolve.index import (
     ACCEPT,
     IndexClient,
     IndexFile,
@@ -21,7 +21,7 @@ from hatch_lambda_layers.index import (
     parse_json_page,
     project_of,
 )
-from hatch_lambda_layers.indexconfig import (
+from hatch_lambda_layers.resolve.indexconfig import (
     NO_INDEX_MESSAGE,
     IndexSettings,
     discover_index_settings,

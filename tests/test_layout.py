@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hatch_lambda_layers.errors import ConfigError, LambdaLayersError, UnsafeWheelError
-from hatch_lambda_layers.layout import (
+from hatch_lambda_layers.layers.layout import (
     ExcludePattern,
     LayoutOptions,
     botocore_services_problems,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hatch_lambda_layers import locks
-from hatch_lambda_layers.distributions import DependencyGraph, select_wheel, split_provided
 from hatch_lambda_layers.errors import ConfigError, LockError, NoCompatibleWheelError
-from hatch_lambda_layers.locks import (
+from hatch_lambda_layers.resolve import locks
+from hatch_lambda_layers.resolve.graph import DependencyGraph, select_wheel, split_provided
+from hatch_lambda_layers.resolve.locks import (
     edges_from_metadata,
     find_lock,
     needs_metadata_edges,

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hatch_lambda_layers import partition as part
 from hatch_lambda_layers.errors import ConfigError, LimitError
-from hatch_lambda_layers.history import ChangeHistory
-from hatch_lambda_layers.partition import (
+from hatch_lambda_layers.plan import partition as part
+from hatch_lambda_layers.plan.history import ChangeHistory
+from hatch_lambda_layers.plan.partition import (
     DIRECT_UPLOAD_LIMIT,
     JOINT_PSEUDO_COUNT,
     Constraints,

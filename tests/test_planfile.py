@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hatch_lambda_layers.history import SOURCES, RateEstimate
-from hatch_lambda_layers.partition import Constraints, Item, partition
-from hatch_lambda_layers.planfile import (
+from hatch_lambda_layers.plan.history import SOURCES, RateEstimate
+from hatch_lambda_layers.plan.partition import Constraints, Item, partition
+from hatch_lambda_layers.plan.planfile import (
     PlanFile,
     PlanFileError,
     PlannedLayer,

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from hatch_lambda_layers.distributions import DependencyGraph, select_wheel
 from hatch_lambda_layers.errors import ResolutionError
-from hatch_lambda_layers.fetch import HttpSession, fetch_wheels
-from hatch_lambda_layers.index import IndexClient, IndexFile, ProjectPage
-from hatch_lambda_layers.indexconfig import IndexSettings
-from hatch_lambda_layers.resolver import resolve
+from hatch_lambda_layers.resolve.fetch import HttpSession, fetch_wheels
+from hatch_lambda_layers.resolve.graph import DependencyGraph, select_wheel
+from hatch_lambda_layers.resolve.index import IndexClient, IndexFile, ProjectPage
+from hatch_lambda_layers.resolve.indexconfig import IndexSettings
+from hatch_lambda_layers.resolve.resolver import resolve
 from hatch_lambda_layers.targets import Target, get_target
 from tests import localindex
 from tests.localindex import LocalIndex

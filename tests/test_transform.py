@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from hatch_lambda_layers.archive import (
+from hatch_lambda_layers.errors import ConfigError, LambdaLayersError
+from hatch_lambda_layers.layers.archive import (
     BytesEntry,
     PackageFiles,
     ZipSourceEntry,
@@ -26,16 +27,15 @@ from hatch_lambda_layers.archive import (
     entry_size,
     read_wheel,
 )
-from hatch_lambda_layers.errors import ConfigError, LambdaLayersError
-from hatch_lambda_layers.layout import LayoutOptions
-from hatch_lambda_layers.targets import RUNTIMES, get_target
-from hatch_lambda_layers.transform import (
+from hatch_lambda_layers.layers.layout import LayoutOptions
+from hatch_lambda_layers.layers.transform import (
     cache_path,
     compile_package,
     find_strip_tool,
     find_target_python,
     strip_package,
 )
+from hatch_lambda_layers.targets import RUNTIMES, get_target
 from tests.wheelfactory import make_elf, make_wheel
 
 HOST_ARCHITECTURE = {"x86_64": "x86_64", "aarch64": "arm64"}.get(os.uname().machine)

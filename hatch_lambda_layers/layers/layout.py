@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from .errors import ConfigError, LambdaLayersError, UnsafeWheelError
+from ..errors import ConfigError, LambdaLayersError, UnsafeWheelError
 
 PYTHON_PREFIX = "python/"
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .fetch import local_path, redact_url
 
 if sys.version_info >= (3, 11):

@@ -87,7 +87,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 if TYPE_CHECKING:
-    from .index import IndexFile, PackageIndex
+    from ..resolve.index import IndexFile, PackageIndex
 
 SOURCES = ("lock-history", "manifest-history", "release-cadence", "override", "unknown")
 VOLATILE_RATE = 0.9
@@ -528,7 +528,7 @@ def upload_times_from_index(
 
     A project whose page cannot be read or carries no upload times is left out (its rate then
     falls back to the default), with a warning."""
-    from .errors import LambdaLayersError
+    from ..errors import LambdaLayersError
 
     found: dict[str, tuple[datetime, ...]] = {}
     for name in sorted({canonicalize_name(n) for n in names}):

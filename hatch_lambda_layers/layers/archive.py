@@ -39,7 +39,7 @@ from typing import BinaryIO
 
 from packaging.utils import InvalidWheelFilename, NormalizedName, parse_wheel_filename
 
-from .errors import ConfigError, LambdaLayersError, UnsafeWheelError
+from ..errors import ConfigError, LambdaLayersError, UnsafeWheelError
 from .layout import LayoutOptions, layout_wheel, unsafe_path_reason
 
 # --------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .errors import LambdaLayersError
+from ..errors import LambdaLayersError
 
 
 class HatchReporter:

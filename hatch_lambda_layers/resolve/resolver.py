@@ -35,8 +35,8 @@ from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, ResolutionTooDeep
 from resolvelib import Resolver as _Resolver
 
-from .distributions import DependencyGraph, PinnedPackage, WheelLink, wheel_tags_text
-from .errors import ResolutionError
+from ..errors import ResolutionError
+from .graph import DependencyGraph, PinnedPackage, WheelLink, wheel_tags_text
 from .index import IndexFile, PackageIndex, project_of
 
 if TYPE_CHECKING:

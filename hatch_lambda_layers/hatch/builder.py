@@ -7,11 +7,11 @@ from typing import Any
 
 from hatchling.builders.plugin.interface import BuilderInterface
 
-from . import pipeline
-from .config import load_config
-from .errors import LambdaLayersError
-from .hatch_app import HatchReporter, abort
-from .project import make_wheel_builder, project_from_wheel_builder
+from .. import pipeline
+from ..config import load_config
+from ..errors import LambdaLayersError
+from ..project import make_wheel_builder, project_from_wheel_builder
+from .reporter import HatchReporter, abort
 
 
 class LambdaBuilder(BuilderInterface):  # type: ignore[misc,type-arg]

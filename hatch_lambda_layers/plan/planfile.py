@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .history import SOURCES, RateEstimate
 from .partition import Plan
 
@@ -185,7 +185,7 @@ def dumps_planfile(plan_file: PlanFile) -> str:
 
 
 def write_planfile(path: str | os.PathLike[str], plan_file: PlanFile) -> None:
-    from .manifest import write_text_atomic
+    from ..manifest import write_text_atomic
 
     write_text_atomic(path, dumps_planfile(plan_file))
 

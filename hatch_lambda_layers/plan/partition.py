@@ -108,7 +108,7 @@ from dataclasses import dataclass, field
 
 from packaging.utils import canonicalize_name
 
-from .errors import ConfigError, LimitError
+from ..errors import ConfigError, LimitError
 from .history import ChangeHistory
 
 DIRECT_UPLOAD_LIMIT = 52_428_800

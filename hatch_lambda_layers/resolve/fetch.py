@@ -38,9 +38,9 @@ import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from .archive import file_sha256
-from .distributions import WheelLink
-from .errors import FetchError, HashMismatchError
+from ..errors import FetchError, HashMismatchError
+from ..layers.archive import file_sha256
+from .graph import WheelLink
 
 __all__ = [
     "FetchProgress",

@@ -20,10 +20,10 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from .errors import NoCompatibleWheelError
+from ..errors import NoCompatibleWheelError
 
 if TYPE_CHECKING:
-    from .targets import Target
+    from ..targets import Target
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-from . import pipeline
-from .config import load_config
-from .errors import LambdaLayersError
-from .hatch_app import HatchReporter, abort
-from .project import project_from_wheel_builder
+from .. import pipeline
+from ..config import load_config
+from ..errors import LambdaLayersError
+from ..project import project_from_wheel_builder
+from .reporter import HatchReporter, abort
 
 
 class LambdaBuildHook(BuildHookInterface):  # type: ignore[misc,type-arg]

@@ -32,9 +32,9 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from .distributions import WheelLink
-from .errors import FetchError, HashMismatchError
+from ..errors import FetchError, HashMismatchError
 from .fetch import HttpSession, fetch_bytes, fetch_wheels, local_path, redact_url
+from .graph import WheelLink
 from .indexconfig import IndexSettings
 
 __all__ = [

@@ -48,6 +48,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError, LambdaLayersError
+from ..targets import Target
 from .archive import (
     BytesEntry,
     Entry,
@@ -57,8 +59,6 @@ from .archive import (
     entry_bytes,
     is_shared_object,
 )
-from .errors import ConfigError, LambdaLayersError
-from .targets import Target
 
 __all__ = [
     "FUNCTION_INSTALL_ROOT",

@@ -36,8 +36,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .distributions import DependencyGraph, PinnedPackage, WheelLink
-from .errors import ConfigError, LockError
+from ..errors import ConfigError, LockError
+from .graph import DependencyGraph, PinnedPackage, WheelLink
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,7 +45,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 if TYPE_CHECKING:
-    from .targets import Target
+    from ..targets import Target
 
 __all__ = [
     "NO_EDGES_SUFFIX",
