@@ -16,7 +16,7 @@ from typing import Any, NoReturn, TextIO
 from . import __version__, manifest, pipeline
 from .config import load_config
 from .errors import LambdaLayersError, UsageError
-from .layers import archive
+from .layers import entries
 from .project import load_project
 
 
@@ -102,7 +102,7 @@ def _source(source: str) -> str:
 
 
 def format_plan(prepared: pipeline.Prepared) -> str:
-    by_name: dict[str, archive.PackageFiles] = {p.name: p for p in prepared.packages}
+    by_name: dict[str, entries.PackageFiles] = {p.name: p for p in prepared.packages}
     plan = prepared.plan
     lines = [
         f"{prepared.project.name} {prepared.project.version} for {prepared.target.describe()}",

@@ -19,10 +19,10 @@ from typing import Protocol
 
 from packaging.utils import canonicalize_name
 
-from . import __version__, manifest
+from . import __version__, digests, manifest
 from .config import Config, FunctionConfig
 from .errors import ConfigError, LambdaLayersError, LimitError
-from .layers import archive, layout
+from .layers import entries, layout, wheel, zipwriter
 from .plan import history, partition, planfile
 from .project import ProjectInfo
 from .resolve import locks
@@ -72,14 +72,14 @@ class Prepared:
     target: Target
     graph: DependencyGraph
     closure: Closure
-    packages: tuple[archive.PackageFiles, ...]
+    packages: tuple[entries.PackageFiles, ...]
     rates: Mapping[str, history.RateEstimate]
     plan: partition.Plan
     layer_names: Mapping[str, str]  # partition layer name -> published layer name
     planfile_path: Path | None  # the lambda-layers.lock that was honoured (None: planned afresh)
     planfile: planfile.PlanFile | None = None
     change_history: history.ChangeHistory | None = None  # what the joint cost learned from
-    function_files: Mapping[str, tuple[archive.BytesEntry | archive.FileEntry, ...]] = field(
+    function_files: Mapping[str, tuple[entries.BytesEntry | entries.FileEntry, ...]] = field(
         default_factory=dict
     )
 
@@ -131,7 +131,7 @@ def _metadata_for(
     # accepts that, and select_wheel reports them later only if they end up bundled.
     links = {p.name: select_wheel(p, target) for p in packages if p.wheels}
     paths = fetch.fetch_wheels(list(links.values()), progress=reporter.download_progress())
-    return {name: archive.read_metadata(paths[link.filename]) for name, link in links.items()}
+    return {name: wheel.read_metadata(paths[link.filename]) for name, link in links.items()}
 
 
 def layout_options(config: Config, *, fat: bool = False) -> layout.LayoutOptions:
@@ -146,7 +146,7 @@ def layout_options(config: Config, *, fat: bool = False) -> layout.LayoutOptions
     )
 
 
-def _check_botocore_services(config: Config, packages: Sequence[archive.PackageFiles]) -> None:
+def _check_botocore_services(config: Config, packages: Sequence[entries.PackageFiles]) -> None:
     if config.botocore_services is None:
         return
     names: set[str] = set()
@@ -160,10 +160,10 @@ def _check_botocore_services(config: Config, packages: Sequence[archive.PackageF
 
 def function_entries(
     project: ProjectInfo, config: Config
-) -> dict[str, tuple[archive.BytesEntry | archive.FileEntry, ...]]:
+) -> dict[str, tuple[entries.BytesEntry | entries.FileEntry, ...]]:
     """Per function, the project's own files at the zip root (hatch's wheel selection),
     narrowed by its `include` patterns (the same gitignore-style globs as `exclude`)."""
-    result: dict[str, tuple[archive.BytesEntry | archive.FileEntry, ...]] = {}
+    result: dict[str, tuple[entries.BytesEntry | entries.FileEntry, ...]] = {}
     for fn in _functions(project, config):
         try:
             patterns = [layout.ExcludePattern.parse(p) for p in fn.include]
@@ -178,7 +178,7 @@ def function_entries(
                 f"files ({', '.join(p.path for p in project.files[:5])}...)"
             )
         result[fn.name] = tuple(
-            archive.FileEntry(path=f.path, source_path=f.source, mode=_file_mode(f.source))
+            entries.FileEntry(path=f.path, source_path=f.source, mode=_file_mode(f.source))
             for f in chosen
         )
     return result
@@ -239,8 +239,8 @@ def _release_history(
 
 
 def transform_packages(
-    packages: Sequence[archive.PackageFiles], config: Config, target: Target, reporter: Reporter
-) -> tuple[archive.PackageFiles, ...]:
+    packages: Sequence[entries.PackageFiles], config: Config, target: Target, reporter: Reporter
+) -> tuple[entries.PackageFiles, ...]:
     """`strip` and `compile`: the tool and the target interpreter are looked up once."""
     if not (config.strip or config.compile):
         return tuple(packages)
@@ -368,7 +368,7 @@ def prepare(
     fat = config.mode == "fat"
     options = layout_options(config, fat=fat)
     packages = tuple(
-        archive.read_wheel(paths[links[p.name].filename], options) for p in closure.bundled
+        wheel.read_wheel(paths[links[p.name].filename], options) for p in closure.bundled
     )
     _check_botocore_services(config, packages)
     packages = transform_packages(packages, config, target, reporter)
@@ -447,15 +447,15 @@ def _fmt(n: float) -> str:
     return f"{n / 1_000_000:,.1f} MB"
 
 
-def _largest(packages: Sequence[archive.PackageFiles], n: int = 5) -> str:
+def _largest(packages: Sequence[entries.PackageFiles], n: int = 5) -> str:
     top = sorted(packages, key=lambda p: (-p.size_unzipped, p.name))[:n]
     return ", ".join(f"{p.name} {p.version} {_fmt(p.size_unzipped)}" for p in top)
 
 
 def function_sizes(prepared: Prepared) -> dict[str, int]:
     return {
-        name: sum(archive.entry_size(e) for e in entries)
-        for name, entries in prepared.function_files.items()
+        name: sum(entries.entry_size(e) for e in files)
+        for name, files in prepared.function_files.items()
     }
 
 
@@ -503,13 +503,13 @@ def _hash12(content_hash: str) -> str:
 @dataclass(frozen=True)
 class _Written:
     file: str
-    result: archive.ZipResult
+    result: zipwriter.ZipResult
 
 
-def _write(staging: Path, stem: str, entries: Sequence[archive.Entry]) -> _Written:
-    content_hash = archive.entries_content_hash(entries)
+def _write(staging: Path, stem: str, files: Sequence[entries.Entry]) -> _Written:
+    content_hash = entries.entries_content_hash(files)
     file = f"{stem}-{_hash12(content_hash)}.zip"
-    result = archive.write_zip(staging / file, entries)
+    result = zipwriter.write_zip(staging / file, files)
     if result.content_hash != content_hash:  # pragma: no cover - guards archive's contract
         raise LambdaLayersError(f"internal error: content hash of {file} changed while writing")
     return _Written(file=file, result=result)
@@ -595,12 +595,12 @@ def _write_all(
     previous: manifest.Manifest | None,
     reporter: Reporter,
 ) -> tuple[list[manifest.LayerEntry], list[manifest.FunctionEntry]]:
-    by_name: dict[str, archive.PackageFiles] = {p.name: p for p in prepared.packages}
+    by_name: dict[str, entries.PackageFiles] = {p.name: p for p in prepared.packages}
     layers: list[manifest.LayerEntry] = []
     for layer in prepared.plan.layers:
         full_name = prepared.layer_names[layer.name]
         layer_entries = [e for pkg in layer.packages for e in by_name[pkg].entries]
-        content_hash = archive.entries_content_hash(layer_entries)
+        content_hash = entries.entries_content_hash(layer_entries)
         old = previous.layer(full_name) if previous else None
         version, changed = layer_version(
             content_hash,
@@ -633,7 +633,7 @@ def _write_all(
     functions: list[manifest.FunctionEntry] = []
     fat = prepared.config.mode == "fat"
     for fn in _functions(prepared.project, prepared.config):
-        fn_entries: list[archive.Entry] = list(prepared.function_files[fn.name])
+        fn_entries: list[entries.Entry] = list(prepared.function_files[fn.name])
         if fat:
             fn_entries += [e for pkg in prepared.packages for e in pkg.entries]
         reporter.waiting(f"Writing function {fn.name}")
@@ -673,13 +673,13 @@ def layer_version(
 
 def _intact(path: Path, sha256: str) -> bool:
     try:
-        return archive.file_sha256(path) == sha256
+        return digests.file_sha256(path) == sha256
     except OSError:
         return False
 
 
 def _package_entries(
-    prepared: Prepared, by_name: Mapping[str, archive.PackageFiles], layer: partition.Layer
+    prepared: Prepared, by_name: Mapping[str, entries.PackageFiles], layer: partition.Layer
 ) -> tuple[manifest.PackageEntry, ...]:
     return tuple(
         manifest.PackageEntry(
@@ -749,9 +749,9 @@ def planfile_for(
         for entry in built.layers:
             records[reverse[entry.name]] = (entry.version, entry.content_hash)
     else:
-        by_name: dict[str, archive.PackageFiles] = {p.name: p for p in prepared.packages}
+        by_name: dict[str, entries.PackageFiles] = {p.name: p for p in prepared.packages}
         for layer in prepared.plan.layers:
-            content_hash = archive.entries_content_hash(
+            content_hash = entries.entries_content_hash(
                 [e for n in layer.packages for e in by_name[n].entries]
             )
             old = previous.layer(prepared.layer_names[layer.name]) if previous else None

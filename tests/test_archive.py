@@ -14,22 +14,24 @@ from pathlib import Path
 import pytest
 
 from hatch_lambda_layers.errors import ConfigError, LambdaLayersError, UnsafeWheelError
-from hatch_lambda_layers.layers.archive import (
-    END_OF_CENTRAL_DIRECTORY_SIZE,
+from hatch_lambda_layers.layers.elf import zip_elf_machines
+from hatch_lambda_layers.layers.entries import (
     BytesEntry,
     Entry,
     FileEntry,
     ZipSourceEntry,
-    dos_datetime,
     entries_content_hash,
     entry_bytes,
     estimate_zip_size,
-    read_wheel,
-    resolve_epoch,
-    write_zip,
-    zip_elf_machines,
 )
 from hatch_lambda_layers.layers.layout import LayoutOptions
+from hatch_lambda_layers.layers.wheel import read_wheel
+from hatch_lambda_layers.layers.zipformat import (
+    END_OF_CENTRAL_DIRECTORY_SIZE,
+    dos_datetime,
+    resolve_epoch,
+)
+from hatch_lambda_layers.layers.zipwriter import write_zip
 from tests.wheelfactory import elf_machine, make_elf, make_wheel
 
 OPTIONS = LayoutOptions()

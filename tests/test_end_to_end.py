@@ -22,7 +22,7 @@ import pytest
 from packaging.utils import parse_wheel_filename
 
 from hatch_lambda_layers import cli
-from hatch_lambda_layers.layers.archive import zip_elf_machines
+from hatch_lambda_layers.layers.elf import zip_elf_machines
 from hatch_lambda_layers.targets import get_target
 from tests.lambdaemu import run_handler, unzip_with_modes
 from tests.localindex import LocalIndex, serve_index

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from hatch_lambda_layers.layers.archive import zip_elf_machines
+from hatch_lambda_layers.layers.elf import zip_elf_machines
 from tests.lambdaemu import run_handler
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hatch_lambda_layers import cli
-from hatch_lambda_layers.layers.archive import zip_elf_machines
+from hatch_lambda_layers.layers.elf import zip_elf_machines
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 UV = shutil.which("uv")

@@ -16,16 +16,15 @@ from typing import Any
 import pytest
 
 from hatch_lambda_layers.errors import ConfigError, LambdaLayersError
-from hatch_lambda_layers.layers.archive import (
+from hatch_lambda_layers.layers.elf import elf_machine
+from hatch_lambda_layers.layers.entries import (
     BytesEntry,
     PackageFiles,
     ZipSourceEntry,
-    elf_machine,
     entry_bytes,
     entry_compressed_size,
     entry_overhead,
     entry_size,
-    read_wheel,
 )
 from hatch_lambda_layers.layers.layout import LayoutOptions
 from hatch_lambda_layers.layers.transform import (
@@ -35,6 +34,7 @@ from hatch_lambda_layers.layers.transform import (
     find_target_python,
     strip_package,
 )
+from hatch_lambda_layers.layers.wheel import read_wheel
 from hatch_lambda_layers.targets import RUNTIMES, get_target
 from tests.wheelfactory import make_elf, make_wheel
 

@@ -1,6 +1,6 @@
 """The `strip` and `compile` keys: rewrite a package's entries before they go into a layer.
 
-Both take a `PackageFiles` (from `archive.read_wheel`) and return a new one through
+Both take a `PackageFiles` (from `wheel.read_wheel`) and return a new one through
 `PackageFiles.with_entries`, so sizes are recomputed. The work itself is done by external
 programs, reached through a `runner` (``subprocess.run`` by default, replaceable in tests).
 
@@ -50,15 +50,8 @@ from typing import Any
 
 from ..errors import ConfigError, LambdaLayersError
 from ..targets import Target
-from .archive import (
-    BytesEntry,
-    Entry,
-    PackageFiles,
-    ZipSourceEntry,
-    elf_machine,
-    entry_bytes,
-    is_shared_object,
-)
+from .elf import elf_machine, is_shared_object
+from .entries import BytesEntry, Entry, PackageFiles, ZipSourceEntry, entry_bytes
 
 __all__ = [
     "FUNCTION_INSTALL_ROOT",

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..digests import file_sha256
 from ..errors import PublishError, UsageError
-from ..layers.archive import file_sha256
 from ..manifest import FunctionEntry, LayerEntry, Manifest, read_manifest, write_text_atomic
 
 # Lambda's limit for a zip sent in the request itself (CONTRACT section 6); larger zips go via S3.

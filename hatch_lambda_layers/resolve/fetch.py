@@ -38,8 +38,8 @@ import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+from ..digests import file_sha256
 from ..errors import FetchError, HashMismatchError
-from ..layers.archive import file_sha256
 from .graph import WheelLink
 
 __all__ = [
