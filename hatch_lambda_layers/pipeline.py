@@ -11,11 +11,10 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
 from packaging.utils import canonicalize_name
 
@@ -23,8 +22,10 @@ from . import __version__, digests, manifest
 from .config import Config, FunctionConfig
 from .errors import ConfigError, LambdaLayersError, LimitError
 from .layers import entries, layout, wheel, zipwriter
+from .layers.transforms import transform_packages
 from .plan import history, partition, planfile
 from .project import ProjectInfo
+from .reporting import Reporter, SilentReporter
 from .resolve import locks
 from .resolve.graph import Closure, DependencyGraph, PinnedPackage, select_wheel, split_provided
 from .targets import Target, get_target
@@ -34,33 +35,6 @@ UNZIPPED_MAX = 262_144_000
 DIRECT_UPLOAD_MAX = 52_428_800
 PLANFILE_NAME = "lambda-layers.lock"
 OUTPUT_SUBDIR = "lambda"
-
-
-class Reporter(Protocol):
-    """Where progress goes: hatch's app display in the builder/hook, stderr in the CLI."""
-
-    def info(self, message: str) -> None: ...
-    def waiting(self, message: str) -> None: ...
-    def success(self, message: str) -> None: ...
-    def warning(self, message: str) -> None: ...
-    def download_progress(self) -> Callable[..., None] | None: ...
-
-
-class SilentReporter:
-    def info(self, message: str) -> None:
-        pass
-
-    def waiting(self, message: str) -> None:
-        pass
-
-    def success(self, message: str) -> None:
-        pass
-
-    def warning(self, message: str) -> None:
-        pass
-
-    def download_progress(self) -> Callable[..., None] | None:
-        return None
 
 
 @dataclass(frozen=True)
@@ -236,37 +210,6 @@ def _release_history(
             f"{settings.describe()}; their change rates use the default prior"
         )
     return found
-
-
-def transform_packages(
-    packages: Sequence[entries.PackageFiles], config: Config, target: Target, reporter: Reporter
-) -> tuple[entries.PackageFiles, ...]:
-    """`strip` and `compile`: the tool and the target interpreter are looked up once."""
-    if not (config.strip or config.compile):
-        return tuple(packages)
-    from .layers import transform
-
-    def skipped(path: str, why: str) -> None:
-        reporter.warning(f"{path}: {why}")
-
-    result = list(packages)
-    if config.strip:
-        reporter.waiting("Stripping debug symbols from shared objects")
-        tool = transform.find_strip_tool(target)
-        result = [
-            transform.strip_package(p, target, strip_tool=tool, on_skip=skipped) for p in result
-        ]
-    if config.compile:
-        python = transform.find_target_python(target)
-        if python is None:
-            raise transform.no_python_error(target)
-        reporter.waiting(f"Compiling bytecode for {target.runtime} with {python}")
-        root = transform.FUNCTION_INSTALL_ROOT if config.mode == "fat" else "/opt"
-        result = [
-            transform.compile_package(p, target, python=python, install_root=root, on_skip=skipped)
-            for p in result
-        ]
-    return tuple(result)
 
 
 def estimate_rates(

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from hatch_lambda_layers.errors import ConfigError, LambdaLayersError
+from hatch_lambda_layers.layers.compile import cache_path, compile_package
 from hatch_lambda_layers.layers.elf import elf_machine
 from hatch_lambda_layers.layers.entries import (
     BytesEntry,
@@ -26,14 +27,9 @@ from hatch_lambda_layers.layers.entries import (
     entry_overhead,
     entry_size,
 )
+from hatch_lambda_layers.layers.interpreters import find_target_python
 from hatch_lambda_layers.layers.layout import LayoutOptions
-from hatch_lambda_layers.layers.transform import (
-    cache_path,
-    compile_package,
-    find_strip_tool,
-    find_target_python,
-    strip_package,
-)
+from hatch_lambda_layers.layers.strip import find_strip_tool, strip_package
 from hatch_lambda_layers.layers.wheel import read_wheel
 from hatch_lambda_layers.targets import RUNTIMES, get_target
 from tests.wheelfactory import make_elf, make_wheel
