@@ -26,7 +26,7 @@ from .layers.transforms import transform_packages
 from .plan import history, partition, planfile
 from .project import ProjectInfo
 from .reporting import Reporter, SilentReporter
-from .resolve import locks
+from .resolve import edges, locks
 from .resolve.graph import Closure, DependencyGraph, PinnedPackage, select_wheel, split_provided
 from .targets import Target, get_target
 
@@ -81,9 +81,9 @@ def load_graph(
     if lock_path is not None:
         reporter.info(f"Reading {lock_path.name} for {target.describe()}")
         graph = locks.read_lock(lock_path, target, project_name=project.name)
-        if locks.needs_metadata_edges(graph):
+        if edges.needs_metadata_edges(graph):
             metadata = _metadata_for(graph.packages, target, reporter)
-            graph = locks.edges_from_metadata(
+            graph = edges.edges_from_metadata(
                 graph, metadata, target, project.requirements, project_name=project.name
             )
         return graph

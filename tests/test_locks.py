@@ -9,14 +9,13 @@ import pytest
 
 from hatch_lambda_layers.errors import ConfigError, LockError, NoCompatibleWheelError
 from hatch_lambda_layers.resolve import locks
-from hatch_lambda_layers.resolve.graph import DependencyGraph, select_wheel, split_provided
-from hatch_lambda_layers.resolve.locks import (
+from hatch_lambda_layers.resolve.edges import (
     edges_from_metadata,
-    find_lock,
     needs_metadata_edges,
-    read_lock,
     with_project_roots,
 )
+from hatch_lambda_layers.resolve.graph import DependencyGraph, select_wheel, split_provided
+from hatch_lambda_layers.resolve.locks import find_lock, read_lock
 from hatch_lambda_layers.targets import get_target
 
 DATA = Path(__file__).parent / "data" / "locks"

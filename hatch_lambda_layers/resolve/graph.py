@@ -54,6 +54,9 @@ class DependencyGraph:
     roots: tuple[NormalizedName, ...]
     packages: tuple[PinnedPackage, ...]
     source: str = ""  # where it came from: "uv.lock", "pylock.toml", "resolved from <index>"
+    # False for a pylock file that records no edges: every package is a root until
+    # `edges.edges_from_metadata` rebuilds them.
+    edges_known: bool = True
     _by_name: dict[str, PinnedPackage] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

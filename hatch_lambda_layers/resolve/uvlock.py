@@ -1,0 +1,317 @@
+"""``uv.lock`` -> a `DependencyGraph` for one target (pure: parsed TOML in).
+
+uv.lock records the full graph (dependencies, extras, forks), so its graph is exact. Every marker
+is evaluated against the target's PEP 508 environment, never the running interpreter's.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from packaging.specifiers import InvalidSpecifier
+from packaging.utils import NormalizedName, canonicalize_name
+
+from ..errors import LockError
+from .graph import DependencyGraph, PinnedPackage, WheelLink
+
+if sys.version_info >= (3, 11):
+    pass
+else:  # pragma: no cover - exercised on Python 3.10 only
+    pass
+if TYPE_CHECKING:
+    from ..targets import Target
+from .lockfields import (
+    UNKNOWN_VERSION,
+    UV_LOCK,
+    MarkerEnv,
+    file_url,
+    holds,
+    is_remote,
+    python_covered,
+    same_version,
+    sha256_of,
+    url_filename,
+)
+
+_SUPPORTED_UV_LOCK_VERSIONS = frozenset({1})
+
+
+_UvEntry = Mapping[str, Any]
+
+
+_NodeKey = int  # index of a [[package]] entry in the lock
+
+
+def _uv_error(problem: str) -> LockError:
+    return LockError(f"{UV_LOCK}: {problem}")
+
+
+def _uv_table(entry: _UvEntry, key: str, where: str) -> Mapping[str, Any]:
+    value = entry.get(key, {})
+    if not isinstance(value, Mapping):
+        raise _uv_error(f"{where}: {key} must be a table, got {value!r}; run `uv lock`")
+    return value
+
+
+def _uv_list(entry: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise _uv_error(f"{where}: {key} must be an array of tables; run `uv lock`")
+    return value
+
+
+def _uv_describe(entry: _UvEntry) -> str:
+    version = entry.get("version")
+    return f"package {entry.get('name')}" + (f" {version}" if version else "")
+
+
+@dataclass(frozen=True)
+class _UvLock:
+    entries: tuple[_UvEntry, ...]
+    by_name: Mapping[str, tuple[_NodeKey, ...]]
+    env: MarkerEnv
+    project: NormalizedName
+
+    def pick(self, name: str, dependency: Mapping[str, Any], where: str) -> _NodeKey:
+        """The [[package]] entry a dependency refers to on this target."""
+        canonical = canonicalize_name(name)
+        candidates = list(self.by_name.get(canonical, ()))
+        if "version" in dependency:
+            candidates = [
+                k
+                for k in candidates
+                if same_version(self.entries[k].get("version"), dependency["version"])
+            ]
+        if "source" in dependency:
+            candidates = [
+                k for k in candidates if self.entries[k].get("source") == dependency["source"]
+            ]
+        if len(candidates) > 1:
+            candidates = [k for k in candidates if self._fork_applies(self.entries[k])]
+        if len(candidates) == 1:
+            return candidates[0]
+        wanted = name + (f" {dependency['version']}" if "version" in dependency else "")
+        if not candidates:
+            raise _uv_error(
+                f"{where} depends on {wanted}, which the lock does not contain; run `uv lock`"
+            )
+        versions = ", ".join(str(self.entries[k].get("version")) for k in candidates)
+        raise _uv_error(
+            f"{where} depends on {wanted}, and several locked versions apply on this target "
+            f"({versions}); run `uv lock`"
+        )
+
+    def _fork_applies(self, entry: _UvEntry) -> bool:
+        markers = entry.get("resolution-markers")
+        if not markers:
+            return True
+        where = f"{UV_LOCK}: {_uv_describe(entry)} resolution-markers"
+        return any(holds(self.env, m, where) for m in markers)
+
+
+def graph_from_uv_lock(
+    data: Mapping[str, Any],
+    target: Target,
+    *,
+    project_name: str,
+    extras: Sequence[str] = (),
+    base_dir: Path = Path(),
+) -> DependencyGraph:
+    """The parsed ``uv.lock`` as the graph reachable from the project on `target`.
+
+    Only default dependencies are followed (plus the project's `extras`); dependency groups
+    (``dev-dependencies``) are ignored. Paths in the lock are relative to `base_dir`.
+    """
+    version = data.get("version")
+    if version not in _SUPPORTED_UV_LOCK_VERSIONS:
+        raise _uv_error(
+            f"lock version {version!r} is not supported (hatch-lambda-layers reads version 1); "
+            f"re-lock with a uv release that writes version 1 or upgrade hatch-lambda-layers"
+        )
+    requires_python = data.get("requires-python")
+    if isinstance(requires_python, str) and requires_python:
+        try:
+            covered = python_covered(requires_python, target)
+        except InvalidSpecifier as exc:
+            raise _uv_error(f"invalid requires-python {requires_python!r}: {exc}") from exc
+        if not covered:
+            raise _uv_error(
+                f"requires-python {requires_python!r} does not cover {target.describe()} "
+                f"(Python {target.python_full_version}); the lock does not cover the runtime: "
+                f"widen requires-python in pyproject.toml and run `uv lock`"
+            )
+    project = canonicalize_name(project_name)
+    encoded_extras = tuple(f"extra-{len(project)}-{project}-{canonicalize_name(e)}" for e in extras)
+    env = MarkerEnv(target.marker_environment, frozenset(encoded_extras))
+    supported = data.get("supported-markers")
+    if (
+        isinstance(supported, list)
+        and supported
+        and not any(holds(env, m, f"{UV_LOCK}: supported-markers") for m in supported)
+    ):
+        raise _uv_error(
+            f"its supported-markers ({'; '.join(map(str, supported))}) exclude "
+            f"{target.describe()}; the lock does not cover the runtime: add it to "
+            f"tool.uv.environments and run `uv lock`"
+        )
+
+    entries = tuple(_uv_list(data, "package", "the lock"))
+    by_name: dict[str, list[int]] = {}
+    for index, entry in enumerate(entries):
+        name = entry.get("name")
+        if not isinstance(name, str):
+            raise _uv_error(f"[[package]] number {index + 1} has no name; run `uv lock`")
+        by_name.setdefault(canonicalize_name(name), []).append(index)
+    lock = _UvLock(
+        entries=entries,
+        by_name={k: tuple(v) for k, v in by_name.items()},
+        env=env,
+        project=project,
+    )
+    if project not in lock.by_name:
+        raise LockError(f"{UV_LOCK} has no package named {project_name}; run `uv lock`")
+    root = lock.pick(project_name, {}, f"the project {project_name}")
+    _check_extras(entries[root], extras, project_name)
+
+    # Walk from the project; a node is re-expanded whenever it is reached with new extras.
+    active: dict[_NodeKey, set[str]] = {root: {canonicalize_name(e) for e in extras}}
+    done: dict[_NodeKey, set[str | None]] = {}
+    edges: dict[_NodeKey, set[_NodeKey]] = {}
+    pending = [root]
+    while pending:
+        key = pending.pop()
+        entry = entries[key]
+        where = _uv_describe(entry)
+        sections: list[tuple[str | None, list[Mapping[str, Any]]]] = [
+            (None, _uv_list(entry, "dependencies", where))
+        ]
+        optional = _uv_table(entry, "optional-dependencies", where)
+        for wanted_extra in sorted(active[key]):
+            sections.append((wanted_extra, _optional_deps(optional, wanted_extra, where)))
+        seen = done.setdefault(key, set())
+        for extra, section in sections:
+            if extra in seen:
+                continue
+            seen.add(extra)
+            for dep in section:
+                dep_name = dep.get("name")
+                if not isinstance(dep_name, str):
+                    raise _uv_error(f"{where} has a dependency without a name; run `uv lock`")
+                marker_where = f"{UV_LOCK}: {where} (dependency {dep_name})"
+                if not holds(env, dep.get("marker"), marker_where, extras=[extra] if extra else ()):
+                    continue
+                dep_key = lock.pick(dep_name, dep, where)
+                edges.setdefault(key, set()).add(dep_key)
+                wanted = {canonicalize_name(e) for e in dep.get("extra", ())}
+                known = active.setdefault(dep_key, set())
+                if dep_key not in done or not wanted <= known:
+                    known |= wanted
+                    pending.append(dep_key)
+
+    reached = {k for k in active if k != root} | {
+        d for ds in edges.values() for d in ds if d != root
+    }
+    by_package: dict[NormalizedName, _NodeKey] = {}
+    for key in sorted(reached):
+        name = canonicalize_name(entries[key]["name"])
+        other = by_package.setdefault(name, key)
+        if other != key:
+            raise _uv_error(
+                f"two versions of {name} ({entries[other].get('version')} and "
+                f"{entries[key].get('version')}) apply on {target.describe()}; run `uv lock`"
+            )
+    packages = []
+    for name, key in sorted(by_package.items()):
+        dep_names = {canonicalize_name(entries[d]["name"]) for d in edges.get(key, ()) if d != root}
+        packages.append(_uv_package(entries[key], name, dep_names, base_dir))
+    roots = sorted(
+        {canonicalize_name(entries[d]["name"]) for d in edges.get(root, ()) if d != root}
+    )
+    return DependencyGraph(roots=tuple(roots), packages=tuple(packages), source=UV_LOCK)
+
+
+def _optional_deps(optional: Mapping[str, Any], extra: str, where: str) -> list[Mapping[str, Any]]:
+    for key in optional:
+        if canonicalize_name(key) == extra:
+            return _uv_list(optional, key, f"{where} extra {key}")
+    return []
+
+
+def _check_extras(project: _UvEntry, extras: Sequence[str], project_name: str) -> None:
+    if not extras:
+        return
+    known = {
+        canonicalize_name(k) for k in _uv_table(project, "optional-dependencies", project_name)
+    }
+    metadata = _uv_table(project, "metadata", project_name)
+    provided = metadata.get("provides-extras", [])
+    if isinstance(provided, list):
+        known |= {canonicalize_name(str(e)) for e in provided}
+    unknown = [e for e in extras if canonicalize_name(e) not in known]
+    if unknown:
+        have = ", ".join(sorted(known)) or "none"
+        raise _uv_error(
+            f"the project {project_name} has no extra {', '.join(map(repr, unknown))} in the lock "
+            f"(locked extras: {have}); add it to [project.optional-dependencies] and run `uv lock`"
+        )
+
+
+def _uv_package(
+    entry: _UvEntry, name: NormalizedName, deps: Iterable[NormalizedName], base_dir: Path
+) -> PinnedPackage:
+    version = str(entry.get("version") or UNKNOWN_VERSION)
+    where = f"package {name} {version}"
+    source = _uv_table(entry, "source", where)
+    registry = source.get("registry")
+    wheels: list[WheelLink] = []
+    for wheel in _uv_list(entry, "wheels", where):
+        url: str | None = wheel.get("url")
+        if url is None and isinstance(wheel.get("path"), str):
+            # A find-links directory: the wheel path is relative to the registry directory.
+            folder = "."
+            if isinstance(registry, str) and not is_remote(registry):
+                folder = (
+                    unquote(urlparse(registry).path) if registry.startswith("file:") else registry
+                )
+            url = file_url(base_dir, str(Path(folder) / wheel["path"]))
+        if url is None and isinstance(source.get("path"), str):
+            url = file_url(base_dir, source["path"])  # a `path` source that is a wheel file
+        if url is None and isinstance(source.get("url"), str):
+            url = source["url"]
+        if url is None:
+            raise _uv_error(f"{where} has a wheel with no url or path; run `uv lock`")
+        filename = wheel.get("filename") or url_filename(url)
+        hash_text = wheel.get("hash")
+        hashes: dict[str, str] = {}
+        if isinstance(hash_text, str) and ":" in hash_text:
+            algorithm, _, digest = hash_text.partition(":")
+            hashes[algorithm.lower()] = digest
+        sha256 = sha256_of(
+            hashes,
+            file=UV_LOCK,
+            package=f"{name} {version}",
+            filename=filename,
+            remote=is_remote(url),
+            lock="`uv lock --refresh` against an index that publishes sha256 hashes",
+        )
+        size = wheel.get("size")
+        wheels.append(
+            WheelLink(
+                filename=filename,
+                url=url,
+                sha256=sha256,
+                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+            )
+        )
+    return PinnedPackage(
+        name=name,
+        version=version,
+        wheels=tuple(wheels),
+        dependencies=tuple(sorted(set(deps))),
+        has_sdist="sdist" in entry,
+    )
