@@ -46,7 +46,7 @@ class CliReporter:
     def download_progress(self) -> Callable[..., None] | None:
         if self._quiet:
             return None
-        from .resolve.fetch import TerminalProgress
+        from .progress import TerminalProgress
 
         return TerminalProgress(self._stream)
 

@@ -299,14 +299,14 @@ def prepare(
         reporter.info(f"Leaving out {item.name} {item.version} ({item.reason})")
 
     links = {p.name: select_wheel(p, target) for p in closure.bundled}
-    from .resolve import fetch
+    from .resolve import fetch, http
 
     reporter.waiting(f"Fetching {len(links)} wheels")
     paths = fetch.fetch_wheels(
         list(links.values()),
         progress=reporter.download_progress(),
         # uv records no hashes for wheels on local disk (find-links, path sources).
-        allow_unhashed=all(w.sha256 or fetch.local_path(w.url) for w in links.values()),
+        allow_unhashed=all(w.sha256 or http.local_path(w.url) for w in links.values()),
     )
     fat = config.mode == "fat"
     options = layout_options(config, fat=fat)

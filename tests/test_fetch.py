@@ -9,14 +9,10 @@ import pytest
 import urllib3
 
 from hatch_lambda_layers.errors import FetchError, HashMismatchError
-from hatch_lambda_layers.resolve.fetch import (
-    FetchProgress,
-    HttpSession,
-    TerminalProgress,
-    default_cache_dir,
-    fetch_wheels,
-)
+from hatch_lambda_layers.progress import FetchProgress, TerminalProgress
+from hatch_lambda_layers.resolve.fetch import default_cache_dir, fetch_wheels
 from hatch_lambda_layers.resolve.graph import WheelLink
+from hatch_lambda_layers.resolve.http import HttpSession
 from tests import localindex
 from tests.localindex import LocalIndex
 from tests.wheelfactory import make_wheel

@@ -12,7 +12,7 @@ import pytest
 import urllib3
 
 from hatch_lambda_layers.errors import ConfigError, FetchError, HashMismatchError
-from hatch_lambda_layers.resolve.fetch import HttpSession, redact_url
+from hatch_lambda_layers.resolve.http import HttpSession, redact_url
 from hatch_lambda_layers.resolve.index import (
     ACCEPT,
     IndexClient,

@@ -8,8 +8,9 @@ import pytest
 import urllib3
 
 from hatch_lambda_layers.errors import ResolutionError
-from hatch_lambda_layers.resolve.fetch import HttpSession, fetch_wheels
+from hatch_lambda_layers.resolve.fetch import fetch_wheels
 from hatch_lambda_layers.resolve.graph import DependencyGraph, select_wheel
+from hatch_lambda_layers.resolve.http import HttpSession
 from hatch_lambda_layers.resolve.index import IndexClient, IndexFile, ProjectPage
 from hatch_lambda_layers.resolve.indexconfig import IndexSettings
 from hatch_lambda_layers.resolve.resolver import resolve

@@ -6,97 +6,33 @@ so the path itself certifies the content. A cache hit is therefore re-verified c
 must exist and, when the link records a size, have that size. Pass ``rehash=True`` (or set
 ``HATCH_LAMBDA_LAYERS_REHASH=1``) to re-read and re-hash hits as well, e.g. after disk trouble;
 a hit that fails the check is discarded and downloaded again.
-
-The HTTP side is one :class:`HttpSession` per client: a single urllib3 pool manager (a proxy
-manager for hosts the ``HTTP(S)_PROXY`` variables route through a proxy) with retries and
-timeouts, basic auth taken from ``user:pass@`` in URLs (or ``~/.netrc``) and sent as a header,
-never left in a URL that could end up in a message. ``file://`` URLs and plain local paths are
-read from disk through the same interface.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import netrc
 import os
-import shutil
-import sys
 import tempfile
 import threading
-import time
-import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
-from urllib.request import url2pathname
+from typing import IO
 
-import urllib3
-from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from ..digests import file_sha256
 from ..errors import FetchError, HashMismatchError
+from ..progress import FetchProgress
 from .graph import WheelLink
-
-__all__ = [
-    "FetchProgress",
-    "Fetched",
-    "HttpSession",
-    "Response",
-    "TerminalProgress",
-    "default_cache_dir",
-    "fetch_bytes",
-    "fetch_wheels",
-    "local_path",
-    "redact_url",
-]
+from .http import STREAM_ATTEMPTS, HttpSession, Session, local_path, redact_url
 
 CACHE_DIR_ENV = "HATCH_LAMBDA_LAYERS_CACHE_DIR"
+
+
 REHASH_ENV = "HATCH_LAMBDA_LAYERS_REHASH"
-CHUNK_SIZE = 256 * 1024
-_STREAM_ATTEMPTS = 3  # whole-body retries after a connection dropped mid-stream
-
-
-# --------------------------------------------------------------------------- URLs and paths
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password (or a lone user token) replaced by ``****``: safe to print."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, has_password, _ = userinfo.partition(":")
-    shown = f"{user}:****" if has_password else "****"
-    return urlunsplit(parts._replace(netloc=f"{shown}@{hostport}"))
-
-
-def split_auth(url: str) -> tuple[str, str | None]:
-    """(url without userinfo, ``"user:password"`` percent-decoded or None)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url, None
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    clean = urlunsplit(parts._replace(netloc=hostport))
-    return clean, f"{unquote(user)}:{unquote(password)}"
-
-
-def local_path(url: str) -> Path | None:
-    """The filesystem path for a ``file:`` URL or a plain path; None for a network URL."""
-    parts = urlsplit(url)
-    if parts.scheme == "file":
-        if parts.netloc not in ("", "localhost"):
-            raise FetchError(f"file URL {url!r} names a remote host; use a local path")
-        return Path(url2pathname(unquote(parts.path)))
-    # A one-letter scheme is a Windows drive ("C:\\wheels"), not a URL scheme.
-    if parts.scheme == "" or (len(parts.scheme) == 1 and os.name == "nt"):
-        return Path(url)
-    return None
 
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -108,264 +44,6 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     xdg = env.get("XDG_CACHE_HOME", "")
     base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
     return base / "hatch-lambda-layers"
-
-
-# --------------------------------------------------------------------------- HTTP
-
-
-@dataclass
-class Response:
-    """An open response: status, headers (lower-case keys) and a chunk iterator for the body."""
-
-    url: str
-    status: int
-    headers: Mapping[str, str]
-    chunks: Iterator[bytes]
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-    @property
-    def length(self) -> int | None:
-        value = self.headers.get("content-length")
-        return int(value) if value and value.isdigit() else None
-
-    def read(self) -> bytes:
-        return b"".join(self.chunks)
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """A whole small document: final URL (after redirects), status, content type, body."""
-
-    url: str
-    status: int
-    content_type: str
-    body: bytes
-
-
-def _proxy_settings(environ: Mapping[str, str]) -> tuple[dict[str, str], str]:
-    def lookup(name: str) -> str:
-        return environ.get(name.lower()) or environ.get(name.upper()) or ""
-
-    proxies = {s: lookup(f"{s}_proxy") for s in ("http", "https")}
-    return {k: v for k, v in proxies.items() if v}, lookup("no_proxy")
-
-
-def _read_local(path: Path, url: str) -> Response:
-    if path.is_dir():
-        path = path / "index.html"
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        return Response(url=url, status=404, headers={}, chunks=iter(()))
-    except OSError as exc:
-        raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    size = os.fstat(handle.fileno()).st_size
-    content_type = "text/html" if path.suffix in (".html", ".htm") else ""
-    if path.suffix == ".json":
-        content_type = "application/vnd.pypi.simple.v1+json"
-
-    def chunks() -> Iterator[bytes]:
-        with handle:
-            while block := handle.read(CHUNK_SIZE):
-                yield block
-
-    headers = {"content-length": str(size), "content-type": content_type}
-    return Response(url=url, status=200, headers=headers, chunks=chunks())
-
-
-class HttpSession:
-    """One pooled, retrying HTTP client shared by the index client and the downloader.
-
-    Thread-safe: urllib3's pool managers are, and the credential map is guarded by a lock.
-    """
-
-    def __init__(
-        self,
-        *,
-        environ: Mapping[str, str] | None = None,
-        retries: urllib3.Retry | None = None,
-        timeout: urllib3.Timeout | None = None,
-        maxsize: int = 16,
-        use_netrc: bool = True,
-    ) -> None:
-        env = os.environ if environ is None else environ
-        self._retries = retries or urllib3.Retry(
-            total=5, backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504)
-        )
-        self._timeout = timeout or urllib3.Timeout(connect=15.0, read=60.0)
-        self._maxsize = maxsize
-        self._proxies, self._no_proxy = _proxy_settings(env)
-        self._netrc_file = (env.get("NETRC") or str(Path.home() / ".netrc")) if use_netrc else None
-        self._lock = threading.Lock()
-        self._credentials: dict[str, str] = {}
-        self._direct: urllib3.PoolManager | None = None
-        self._via_proxy: dict[str, urllib3.ProxyManager] = {}
-        self._netrc: netrc.netrc | bool | None = False  # False: not read yet
-
-    def remember_credentials(self, url: str) -> None:
-        """Use ``user:pass`` from ``url`` for every later request to the same host and port."""
-        clean, auth = split_auth(url)
-        if auth is not None:
-            with self._lock:
-                self._credentials.setdefault(urlsplit(clean).netloc, auth)
-
-    def _auth_for(self, netloc: str) -> str | None:
-        with self._lock:
-            known = self._credentials.get(netloc)
-            if known is not None or self._netrc_file is None:
-                return known
-            if self._netrc is False:
-                try:
-                    self._netrc = netrc.netrc(self._netrc_file)
-                except (OSError, netrc.NetrcParseError):
-                    self._netrc = None
-            if not isinstance(self._netrc, netrc.netrc):
-                return None
-        host = netloc.rsplit("@", 1)[-1].split(":", 1)[0]
-        entry = self._netrc.authenticators(host)
-        if entry is None:
-            return None
-        login, _, password = entry
-        return f"{login}:{password or ''}"
-
-    def _manager(self, scheme: str, host: str) -> urllib3.PoolManager:
-        proxy = self._proxies.get(scheme)
-        # Not in typeshed, but part of urllib.request since Python 3.0: NO_PROXY matching.
-        bypass_check = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-        bypass = proxy and bypass_check(host, {"no": self._no_proxy})
-        with self._lock:
-            if proxy and not bypass:
-                manager = self._via_proxy.get(proxy)
-                if manager is None:
-                    proxy_url, proxy_auth = split_auth(proxy)
-                    headers = (
-                        urllib3.make_headers(proxy_basic_auth=proxy_auth) if proxy_auth else None
-                    )
-                    manager = urllib3.ProxyManager(
-                        proxy_url, proxy_headers=headers, maxsize=self._maxsize
-                    )
-                    self._via_proxy[proxy] = manager
-                return manager
-            if self._direct is None:
-                self._direct = urllib3.PoolManager(maxsize=self._maxsize)
-            return self._direct
-
-    @contextlib.contextmanager
-    def open(self, url: str, *, headers: Mapping[str, str] | None = None) -> Iterator[Response]:
-        """Open ``url`` (http(s), ``file:`` or a local path) for streaming.
-
-        Failures raise :class:`FetchError` quoting the redacted URL. Any status is returned;
-        callers decide what a 404 means.
-        """
-        path = local_path(url)
-        if path is not None:
-            yield _read_local(path, url)
-            return
-        clean, auth = split_auth(url)
-        parts = urlsplit(clean)
-        if parts.scheme not in ("http", "https"):
-            raise FetchError(f"unsupported URL scheme in {redact_url(url)!r}: use http(s) or file")
-        if auth is None:
-            auth = self._auth_for(parts.netloc)
-        request_headers = {"User-Agent": "hatch-lambda-layers", **(headers or {})}
-        if auth is not None:
-            request_headers.update(urllib3.make_headers(basic_auth=auth))
-        try:
-            response = self._manager(parts.scheme, parts.hostname or "").request(
-                "GET",
-                clean,
-                headers=request_headers,
-                retries=self._retries,
-                timeout=self._timeout,
-                preload_content=False,
-                decode_content=True,
-            )
-        except Urllib3Error as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise FetchError(f"could not fetch {redact_url(url)}: {reason}") from exc
-        try:
-            lowered = {k.lower(): v for k, v in response.headers.items()}
-            yield Response(
-                # After redirects (urllib3 may report just the path): pages resolve links here.
-                url=urljoin(clean, response.url or ""),
-                status=response.status,
-                headers=lowered,
-                chunks=response.stream(CHUNK_SIZE),
-            )
-        finally:
-            response.release_conn()
-
-    def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> Fetched:
-        """A small document such as an index page, read whole (compressed in transit)."""
-        request_headers = {**urllib3.make_headers(accept_encoding=True), **(headers or {})}
-        for attempt in range(_STREAM_ATTEMPTS):
-            try:
-                with self.open(url, headers=request_headers) as response:
-                    body = response.read() if response.status == 200 else b""
-                    return Fetched(response.url, response.status, response.content_type, body)
-            except (ProtocolError, ReadTimeoutError) as exc:
-                if attempt + 1 == _STREAM_ATTEMPTS:
-                    raise FetchError(f"could not fetch {redact_url(url)}: {exc}") from exc
-        raise AssertionError("unreachable")
-
-
-# --------------------------------------------------------------------------- progress
-
-
-@dataclass(frozen=True)
-class FetchProgress:
-    """A snapshot passed to the progress callback; ``total_bytes`` counts sizes known so far."""
-
-    done_files: int
-    total_files: int
-    done_bytes: int
-    total_bytes: int
-    current: str
-
-
-class TerminalProgress:
-    """One self-rewriting status line on stderr, drawn only when stderr is a terminal.
-
-    Redraws at most ten times a second, and clears the line once every file is done.
-    """
-
-    def __init__(self, stream: IO[str] | None = None, *, min_interval: float = 0.1) -> None:
-        self._stream = stream if stream is not None else sys.stderr
-        try:
-            self.enabled = bool(self._stream.isatty())
-        except (AttributeError, ValueError):
-            self.enabled = False
-        self._min_interval = min_interval
-        self._last = 0.0
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def render(progress: FetchProgress, width: int = 80) -> str:
-        def mib(n: int) -> str:
-            return f"{n / 1048576:.1f} MiB"
-
-        text = (
-            f"Downloading {progress.done_files}/{progress.total_files} wheels "
-            f"({mib(progress.done_bytes)}/{mib(progress.total_bytes)}) {progress.current}"
-        )
-        return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
-
-    def __call__(self, progress: FetchProgress) -> None:
-        if not self.enabled:
-            return
-        finished = progress.done_files >= progress.total_files
-        with self._lock:
-            now = time.monotonic()
-            if not finished and now - self._last < self._min_interval:
-                return
-            self._last = now
-            width = shutil.get_terminal_size((80, 24)).columns - 1
-            line = "" if finished else self.render(progress, width)
-            self._stream.write("\r\x1b[2K" + line)
-            self._stream.flush()
 
 
 class _Tracker:
@@ -396,17 +74,6 @@ class _Tracker:
                         current,
                     )
                 )
-
-
-# --------------------------------------------------------------------------- downloads
-
-
-class Session(Protocol):
-    """What downloads need from an HTTP client (tests may pass a fake)."""
-
-    def open(
-        self, url: str, *, headers: Mapping[str, str] | None = None
-    ) -> contextlib.AbstractContextManager[Response]: ...
 
 
 def _checked_filename(filename: str) -> str:
@@ -460,7 +127,7 @@ def _download(
     known_size: int | None,
 ) -> Path:
     """Stream ``url`` to a temp file in the cache, hashing as it goes; rename into place."""
-    for attempt in range(_STREAM_ATTEMPTS):
+    for attempt in range(STREAM_ATTEMPTS):
         handle, tmp = cache.temp_file()
         counted = 0
         try:
@@ -495,7 +162,7 @@ def _download(
         except (ProtocolError, ReadTimeoutError) as exc:
             if tracker is not None and counted:
                 tracker.update(filename, done=-counted)
-            if attempt + 1 == _STREAM_ATTEMPTS:
+            if attempt + 1 == STREAM_ATTEMPTS:
                 raise FetchError(
                     f"download of {filename} from {redact_url(url)} failed: {exc}"
                 ) from exc

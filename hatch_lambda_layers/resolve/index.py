@@ -33,8 +33,9 @@ from packaging.utils import (
 )
 
 from ..errors import FetchError, HashMismatchError
-from .fetch import HttpSession, fetch_bytes, fetch_wheels, local_path, redact_url
+from .fetch import fetch_bytes, fetch_wheels
 from .graph import WheelLink
+from .http import HttpSession, local_path, redact_url
 from .indexconfig import IndexSettings
 
 __all__ = [

@@ -39,7 +39,7 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ..errors import ConfigError
-from .fetch import local_path, redact_url
+from .http import local_path, redact_url
 
 if sys.version_info >= (3, 11):
     import tomllib
