@@ -11,12 +11,16 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import NoReturn, TextIO
 
 from . import __version__, manifest, pipeline
 from .config import load_config
 from .errors import LambdaLayersError, UsageError
+from .files import write_text_atomic
 from .layers import entries
+from .layers.entries import entry_size
+from .output import OutputDirectory, output_directory
+from .plan.planfile import PLANFILE_NAME
 from .project import load_project
 
 
@@ -111,17 +115,14 @@ def format_plan(prepared: pipeline.Prepared) -> str:
     ]
     for item in prepared.closure.left_out:
         lines.append(f"  - {item.name} {item.version}: {item.reason}")
-    from .plan.partition import layer_cost
-
     for layer in plan.layers:
         pkgs = [by_name[n] for n in layer.packages]
         zipped = sum(p.size_zipped for p in pkgs)
         unzipped = sum(p.size_unzipped for p in pkgs)
-        items = [_item(prepared, n) for n in layer.packages]
         lines.append(
             f"layer {prepared.layer_names[layer.name]}: {len(pkgs)} packages, "
             f"{_mb(zipped)} zipped, {_mb(unzipped)} unzipped, "
-            f"republished ~{_mb(layer_cost(items, history=prepared.change_history))} per build"
+            f"republished ~{_mb(layer.expected_bytes)} per build"
         )
         for p in sorted(pkgs, key=lambda p: (-p.size_zipped, p.name)):
             rate = prepared.rates[p.name]
@@ -129,16 +130,10 @@ def format_plan(prepared: pipeline.Prepared) -> str:
                 f"    {p.name:<28} {p.version:<14} {_mb(p.size_zipped):>11} zipped  "
                 f"change {rate.rate:6.1%} ({rate.source})"
             )
-    fn_sizes = pipeline.function_sizes(prepared)
+    fn_sizes = {n: sum(map(entry_size, f)) for n, f in prepared.function_files.items()}
     for name, size in sorted(fn_sizes.items()):
         lines.append(f"function {name}: {len(prepared.function_files[name])} files, {size:,} bytes")
-    limits = pipeline.check_limits(prepared)
-    joint = prepared.change_history
-    if joint is not None:
-        lines.append(
-            f"co-changes learned from {joint.source} ({joint.count} intervals) "
-            f"weigh the layers' costs"
-        )
+    limits = prepared.limits
     lines.append(
         f"expected bytes republished per build: {_mb(plan.expected_bytes)} "
         f"(one combined layer: {_mb(plan.single_layer_bytes)})"
@@ -159,33 +154,18 @@ def format_plan(prepared: pipeline.Prepared) -> str:
     return "\n".join(lines)
 
 
-def _item(prepared: pipeline.Prepared, name: str) -> Any:
-    from .plan.partition import Item
-
-    p = next(x for x in prepared.packages if x.name == name)
-    return Item(p.name, p.size_zipped, p.size_unzipped, prepared.rates[name].rate)
-
-
 def _cmd_plan(args: argparse.Namespace, reporter: CliReporter) -> int:
     project = load_project(args.project)
     config = load_config(project.root)
-    output_dir = pipeline.output_directory(project.root / "dist")
-    previous = manifest.read_previous(output_dir)
-    prepared = pipeline.prepare(
-        project,
-        config,
-        reporter,
-        previous=previous,
-        replan=bool(args.update),
-        output_dir=output_dir,
-    )
+    output = OutputDirectory(output_directory(project.root / "dist"))
+    prepared = pipeline.prepare(project, config, reporter, output=output, replan=bool(args.update))
     print(format_plan(prepared))
     if args.update:
         from .plan.planfile import dumps_planfile
 
-        path = project.root / pipeline.PLANFILE_NAME
-        record = pipeline.planfile_for(prepared, previous=previous)
-        manifest.write_text_atomic(path, dumps_planfile(record))
+        path = project.root / PLANFILE_NAME
+        record = pipeline.planfile_for(prepared, previous=output.previous)
+        write_text_atomic(path, dumps_planfile(record))
         print(f"wrote {path}")
     return 0
 
@@ -194,7 +174,7 @@ def _cmd_build(args: argparse.Namespace, reporter: CliReporter) -> int:
     project = load_project(args.project)
     config = load_config(project.root)
     out = Path(args.output) if args.output else project.root / "dist"
-    result = pipeline.build(project, config, pipeline.output_directory(out), reporter)
+    result = pipeline.build(project, config, output_directory(out), reporter)
     print(result.manifest_path)
     return 0
 

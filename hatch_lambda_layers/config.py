@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
 from packaging.utils import InvalidName, canonicalize_name
 
 from .errors import ConfigError
+from .targets import ARCHITECTURES, LAYERS_MAX, LICENSE_INFO_MAX, RUNTIMES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,16 +42,14 @@ __all__ = [
 
 TOOL_KEY = "tool.lambda-layers"
 
-# Kept here rather than imported from targets.py so that configuration parsing has no
-# dependency on the target tables; targets.py checks the same names when it builds a Target.
-_RUNTIMES: tuple[str, ...] = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
-_ARCHITECTURES: tuple[str, ...] = ("x86_64", "arm64")
-_LOCK_KEYWORDS: tuple[str, ...] = ("auto", "none")
-_UPLOADS: tuple[str, ...] = ("direct", "s3")
-_MODES: tuple[str, ...] = ("layers", "fat")
+Mode = Literal["layers", "fat"]
+Upload = Literal["direct", "s3"]
 
-_LAMBDA_LAYER_SLOTS = 5  # Lambda attaches at most five layers to a function
-_LICENSE_INFO_MAX = 512  # PublishLayerVersion's LicenseInfo length limit
+_RUNTIMES = RUNTIMES
+_ARCHITECTURES = ARCHITECTURES
+_LOCK_KEYWORDS: tuple[str, ...] = ("auto", "none")
+_UPLOADS: tuple[Upload, ...] = get_args(Upload)
+_MODES: tuple[Mode, ...] = get_args(Mode)
 _DEFAULT_REPLAN_MARGIN = 0.10
 
 _KNOWN_KEYS: tuple[str, ...] = (
@@ -116,7 +115,7 @@ class Config:
     architecture: str = "x86_64"
     provided: tuple[str, ...] = ()
     external_layers: tuple[str, ...] = ()
-    max_layers: int = _LAMBDA_LAYER_SLOTS
+    max_layers: int = LAYERS_MAX
     lock: str = "auto"
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
@@ -128,8 +127,8 @@ class Config:
     compile: bool = False
     volatile: tuple[str, ...] = ()
     stable: tuple[str, ...] = ()
-    upload: str = "direct"
-    mode: str = "layers"
+    upload: Upload = "direct"
+    mode: Mode = "layers"
     # A read-only view, compared by value but left out of the hash (a mapping proxy is not
     # hashable); equal configs still hash equally.
     layers: Mapping[str, tuple[str, ...]] = field(
@@ -273,6 +272,9 @@ def _handler_problem(value: str) -> str | None:
 # --------------------------------------------------------------------------- table reader
 
 
+_Choice = TypeVar("_Choice", bound=str)
+
+
 class _Table:
     """Typed getters over one TOML table that record problems instead of raising."""
 
@@ -304,15 +306,16 @@ class _Table:
             return None
         return value
 
-    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+    def choice(self, name: str, choices: tuple[_Choice, ...], default: _Choice) -> _Choice:
         value = self.data.get(name)
         if value is None:
             return default
-        if not isinstance(value, str) or value not in choices:
-            got = f"got {_show(value)}" if isinstance(value, str) else _got(value)
-            self.problem(name, f"must be one of {_one_of(choices)}, {got}")
-            return default
-        return value
+        for choice in choices:
+            if value == choice and isinstance(value, str):
+                return choice
+        got = f"got {_show(value)}" if isinstance(value, str) else _got(value)
+        self.problem(name, f"must be one of {_one_of(choices)}, {got}")
+        return default
 
     def boolean(self, name: str, default: bool) -> bool:
         value = self.data.get(name, default)
@@ -503,21 +506,21 @@ def parse_config(table: Mapping[str, Any] | None) -> Config:
     else:
         external_count = 0
 
-    slots_left = _LAMBDA_LAYER_SLOTS - external_count
+    slots_left = LAYERS_MAX - external_count
     if slots_left <= 0:
         t.problem(
             "external-layers",
-            f"lists {external_count} layers, but Lambda attaches at most {_LAMBDA_LAYER_SLOTS} "
+            f"lists {external_count} layers, but Lambda attaches at most {LAYERS_MAX} "
             f"to a function, leaving none for this project's layers; keep at most "
-            f"{_LAMBDA_LAYER_SLOTS - 1}",
+            f"{LAYERS_MAX - 1}",
         )
-    max_layers = t.integer("max-layers", 1, _LAMBDA_LAYER_SLOTS)
+    max_layers = t.integer("max-layers", 1, LAYERS_MAX)
     if max_layers is not None and slots_left > 0 and max_layers > slots_left:
         t.problem(
             "max-layers",
             f"is {max_layers}, but {t.key('external-layers')} already takes {external_count} of "
-            f"Lambda's {_LAMBDA_LAYER_SLOTS} layer slots ({max_layers} + {external_count} > "
-            f"{_LAMBDA_LAYER_SLOTS}); set it to at most {slots_left}",
+            f"Lambda's {LAYERS_MAX} layer slots ({max_layers} + {external_count} > "
+            f"{LAYERS_MAX}); set it to at most {slots_left}",
         )
     max_layers_ok = slots_left > 0 and (max_layers is not None or "max-layers" not in table)
     if max_layers is None:
@@ -587,10 +590,10 @@ def parse_config(table: Mapping[str, Any] | None) -> Config:
             )
 
     license_info = t.string("license-info")
-    if license_info is not None and len(license_info) > _LICENSE_INFO_MAX:
+    if license_info is not None and len(license_info) > LICENSE_INFO_MAX:
         t.problem(
             "license-info",
-            f"is {len(license_info)} characters long; Lambda accepts at most {_LICENSE_INFO_MAX}",
+            f"is {len(license_info)} characters long; Lambda accepts at most {LICENSE_INFO_MAX}",
         )
     replan_margin = t.number("replan-margin", 0.0, 1.0, _DEFAULT_REPLAN_MARGIN)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,31 +291,9 @@ def read_manifest(path: str | os.PathLike[str]) -> Manifest:
     return Manifest.from_dict(data)
 
 
-def read_previous(directory: str | os.PathLike[str]) -> Manifest | None:
-    """The manifest already in an output directory, or None when absent or unreadable."""
-    try:
-        return read_manifest(Path(directory) / MANIFEST_NAME)
-    except ManifestError:
-        return None
-
-
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write to a temporary file beside `path`, then replace it: readers never see half a file."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_manifest(path: str | os.PathLike[str], manifest: Manifest) -> None:
+    from .files import write_text_atomic
+
     write_text_atomic(path, dumps(manifest))
 
 

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
+from .config import Config, FunctionConfig
 from .errors import ConfigError
+from .files import file_mode
+from .layers.entries import FileEntry
+from .layers.layout import ExcludePattern
 
 
 @dataclass(frozen=True)
@@ -78,3 +84,38 @@ def load_project(root: str | os.PathLike[str]) -> ProjectInfo:
         raise ConfigError(
             f"{str(root_path / 'pyproject.toml')!r}: hatchling cannot read the project: {exc}"
         ) from None
+
+
+def functions(project: ProjectInfo, config: Config) -> tuple[FunctionConfig, ...]:
+    """The configured functions, or one named after the project with `handler`."""
+    if config.functions:
+        return config.functions
+    return (FunctionConfig(name=slug(project.name), handler=config.handler),)
+
+
+def slug(name: str) -> str:
+    """A distribution name as Lambda resource names spell it (``Orders_API`` -> ``orders-api``)."""
+    return canonicalize_name(name).replace(".", "-")
+
+
+def function_files(project: ProjectInfo, config: Config) -> dict[str, tuple[FileEntry, ...]]:
+    """Per function, the project's own files at the zip root (hatch's wheel selection), narrowed
+    by its `include` patterns (the same gitignore-style globs as `exclude`)."""
+    result: dict[str, tuple[FileEntry, ...]] = {}
+    for fn in functions(project, config):
+        try:
+            patterns = [ExcludePattern.parse(p) for p in fn.include]
+        except ValueError as exc:
+            raise ConfigError(f"tool.lambda-layers.functions.{fn.name}.include: {exc}") from None
+        chosen = [
+            f for f in project.files if not patterns or any(p.matches(f.path) for p in patterns)
+        ]
+        if not chosen:
+            raise ConfigError(
+                f"tool.lambda-layers.functions.{fn.name}.include matches none of the project's "
+                f"files ({', '.join(p.path for p in project.files[:5])}...)"
+            )
+        result[fn.name] = tuple(
+            FileEntry(path=f.path, source_path=f.source, mode=file_mode(f.source)) for f in chosen
+        )
+    return result

@@ -20,7 +20,24 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .errors import ConfigError
 
-__all__ = ["ARCHITECTURES", "RUNTIMES", "Target", "get_target"]
+__all__ = [
+    "ARCHITECTURES",
+    "DESCRIPTION_MAX",
+    "DIRECT_UPLOAD_MAX",
+    "LAYERS_MAX",
+    "LICENSE_INFO_MAX",
+    "RUNTIMES",
+    "UNZIPPED_MAX",
+    "Target",
+    "get_target",
+]
+
+# Lambda's limits, written once (CONTRACT section 6).
+LAYERS_MAX = 5  # layers attached to one function
+UNZIPPED_MAX = 262_144_000  # bytes, function plus all its layers, unzipped
+DIRECT_UPLOAD_MAX = 52_428_800  # bytes, a zip sent in the request itself (50 MiB)
+LICENSE_INFO_MAX = 512  # characters of a layer version's LicenseInfo
+DESCRIPTION_MAX = 256  # characters of a layer version's Description
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hatch_lambda_layers.errors import FetchError
-from hatch_lambda_layers.plan import history
-from hatch_lambda_layers.plan.history import (
+from hatch_lambda_layers.plan import evidence
+from hatch_lambda_layers.plan import rates as history
+from hatch_lambda_layers.plan.evidence import gather_evidence, read_lock_history
+from hatch_lambda_layers.plan.rates import (
     DEFAULT_RATE,
     PRIOR_WEIGHT,
     STABLE_RATE,
     VOLATILE_RATE,
     ChangeCounts,
     ChangeHistory,
+    Evidence,
     RateEstimate,
     cadence_rate,
     change_history,
@@ -31,12 +34,12 @@ from hatch_lambda_layers.plan.history import (
     estimate_rates,
     history_from_releases,
     history_from_revisions,
-    lock_versions,
     next_history,
-    read_lock_history,
+    rates_from_evidence,
     release_times,
 )
 from hatch_lambda_layers.resolve.index import IndexFile, ProjectPage
+from hatch_lambda_layers.resolve.locks import pinned_versions as lock_versions
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -142,14 +145,14 @@ def test_read_lock_history_from_a_real_repository(tmp_path: Path) -> None:
         git("commit", "-q", "-m", f"r{i}")
     (project / "other.txt").write_text("unrelated")
     git("commit", "-q", "-am", "unrelated change")
-    revisions = read_lock_history(project)
+    revisions = read_lock_history(project, "uv.lock")
     assert [r["numpy"] for r in revisions] == ["2.2", "2.1", "2.0"]
     counts = count_changes(revisions)
     assert counts["numpy"] == ChangeCounts(2, 2) and counts["six"] == ChangeCounts(0, 2)
     assert read_lock_history(tmp_path / "nowhere", "uv.lock") == ()
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "uv.lock").write_text(uv_lock({"numpy": "1"}))
-    assert read_lock_history(tmp_path / "plain") == ()  # not inside a git repository
+    assert read_lock_history(tmp_path / "plain", "uv.lock") == ()  # not inside a git repository
 
 
 # --------------------------------------------------------------------------- release cadence
@@ -206,7 +209,8 @@ def test_release_times_only_count_releases_the_target_can_load() -> None:
     )
     assert len(history.release_times_from_files(files)) == 2
     index = FakeIndex({"np": ProjectPage(tuple(files))})
-    assert len(history.upload_times_from_index(index, ["np"], loadable=old_glibc)["np"]) == 1
+    # With a target, the newest release it cannot load freezes the package (no release times).
+    assert evidence.upload_times_from_index(index, ["np"], loadable=old_glibc) == {"np": ()}
 
 
 def test_cadence_rate_formula_and_window() -> None:
@@ -298,10 +302,8 @@ def test_estimate_rates_uses_every_source() -> None:
         estimate_rates(["requests"], upload_times=upload_times)
 
 
-def test_estimate_for_project_without_git(tmp_path: Path) -> None:
-    got = history.estimate_for_project(
-        tmp_path, ["six", "numpy"], stable=["six"], upload_times={}, use_git=False
-    )
+def test_rates_from_evidence_without_history() -> None:
+    got = rates_from_evidence(["six", "numpy"], Evidence(now=NOW), stable=["six"])
     assert got == {
         "six": RateEstimate(STABLE_RATE, "override"),
         "numpy": RateEstimate(DEFAULT_RATE, "unknown"),
@@ -334,7 +336,7 @@ def test_upload_times_from_index_warns_and_skips_what_it_cannot_read() -> None:
         }
     )
     warnings: list[str] = []
-    got = history.upload_times_from_index(index, ["Demo", "bare", "missing"], warnings.append)
+    got = evidence.upload_times_from_index(index, ["Demo", "bare", "missing"], warnings.append)
     assert got == {"demo": (datetime(2026, 1, 1, tzinfo=timezone.utc),)}
     assert len(warnings) == 2 and any("missing" in w for w in warnings)
 
@@ -474,14 +476,13 @@ def test_change_history_for_project_reads_the_lock_history_from_git(tmp_path: Pa
         git("add", ".")
         git("commit", "-q", "-m", f"r{i}")
     names = ["pydantic", "pydantic-core", "six"]
-    joint = history.change_history_for_project(tmp_path, names, now=NOW)
+    found = gather_evidence(tmp_path, names, lock_path=tmp_path / "uv.lock", now=NOW)
+    joint = change_history(names, lock_history=found.lock_history, now=NOW)
     assert joint is not None and joint.source == "lock-history" and joint.count == 6
     assert all(i == {"pydantic", "pydantic-core"} for i in joint.intervals)
-    rates, same = history.estimate_and_history_for_project(tmp_path, names, now=NOW)
-    assert same == joint
-    assert rates == history.estimate_for_project(tmp_path, names, now=NOW)
+    rates = rates_from_evidence(names, found)
     assert rates["six"].source == "lock-history"
-    assert history.change_history_for_project(tmp_path, names, use_git=False, now=NOW) is None
+    assert gather_evidence(tmp_path, names, lock_path=None, now=NOW).lock_history == ()
 
 
 # --------------------------------------------------------------------------- loadability freeze
@@ -549,7 +550,7 @@ def test_release_times_from_files_with_freeze_and_from_the_index() -> None:
     assert len(history.release_times_from_files(files, freeze=True)) == 2  # no target: no freeze
     index = FakeIndex({"np": ProjectPage(tuple(files))})
     # A frozen package is kept, with no release times (so its rate is the floor, not the default).
-    got = history.upload_times_from_index(index, ["np"], loadable=old_glibc, freeze=True)
+    got = evidence.upload_times_from_index(index, ["np"], loadable=old_glibc)
     assert got == {"np": ()}
     rates = estimate_rates(["np"], upload_times=got, now=_day(11, 1))
     assert rates["np"] == RateEstimate(cadence_rate((), _day(11, 1)), "release-cadence")

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from hatch_lambda_layers.errors import ConfigError, LimitError
 from hatch_lambda_layers.plan import partition as part
-from hatch_lambda_layers.plan.history import ChangeHistory
 from hatch_lambda_layers.plan.partition import (
     DIRECT_UPLOAD_LIMIT,
     JOINT_PSEUDO_COUNT,
@@ -26,6 +25,7 @@ from hatch_lambda_layers.plan.partition import (
     partition,
     replan,
 )
+from hatch_lambda_layers.plan.rates import ChangeHistory
 
 MB = 1_000_000
 NAMES = [f"pkg-{c}" for c in "abcdefghijklmnopqrstuvwxyz"]

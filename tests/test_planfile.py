@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hatch_lambda_layers.plan.history import SOURCES, RateEstimate
 from hatch_lambda_layers.plan.partition import Constraints, Item, partition
 from hatch_lambda_layers.plan.planfile import (
     PlanFile,
@@ -22,6 +21,7 @@ from hatch_lambda_layers.plan.planfile import (
     read_planfile,
     write_planfile,
 )
+from hatch_lambda_layers.plan.rates import SOURCES, RateEstimate
 
 if sys.version_info >= (3, 11):
     import tomllib

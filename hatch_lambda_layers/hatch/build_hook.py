@@ -15,6 +15,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from .. import pipeline
 from ..config import load_config
 from ..errors import LambdaLayersError
+from ..output import output_directory
 from ..project import project_from_wheel_builder
 from .reporter import HatchReporter, abort
 
@@ -32,7 +33,7 @@ class LambdaBuildHook(BuildHookInterface):  # type: ignore[misc,type-arg]
             pipeline.build(
                 project,
                 config,
-                pipeline.output_directory(self.directory),
+                output_directory(self.directory),
                 HatchReporter(self.app),
             )
         except LambdaLayersError as exc:

@@ -10,6 +10,7 @@ from hatchling.builders.plugin.interface import BuilderInterface
 from .. import pipeline
 from ..config import load_config
 from ..errors import LambdaLayersError
+from ..output import output_directory
 from ..project import make_wheel_builder, project_from_wheel_builder
 from .reporter import HatchReporter, abort
 
@@ -37,7 +38,7 @@ class LambdaBuilder(BuilderInterface):  # type: ignore[misc,type-arg]
             project = project_from_wheel_builder(wheel_builder)
             config = load_config(self.root)
             result = pipeline.build(
-                project, config, pipeline.output_directory(directory), HatchReporter(self.app)
+                project, config, output_directory(directory), HatchReporter(self.app)
             )
         except LambdaLayersError as exc:
             abort(self.app, exc)

@@ -104,12 +104,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packaging.utils import canonicalize_name
 
 from ..errors import ConfigError, LimitError
-from .history import ChangeHistory
+from .rates import ChangeHistory
 
 DIRECT_UPLOAD_LIMIT = 52_428_800
 # Largest instance solved exactly (units after merging pinned groups / kept layers).
@@ -145,6 +145,8 @@ class Constraints:
 class Layer:
     name: str
     packages: tuple[str, ...]  # sorted
+    # Expected zipped bytes this layer republishes per build (set by the partitioner).
+    expected_bytes: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -999,9 +1001,18 @@ def _plan(problem: _Problem, units: Sequence[_Unit], previous: Mapping[str, str]
     for block in solution.blocks:
         anchor = next((units[i].anchor for i in block if units[i].anchor is not None), None)
         groups.append((anchor, tuple(item for i in block for item in units[i].items)))
-    layers = _name_layers(problem, groups, previous or {})
     weight = problem.model.weight
-    total = expected_bytes(layers, problem.items, history=problem.history, pseudo_count=weight)
+    by_name = {i.name: i for i in problem.items}
+    layers = tuple(
+        replace(
+            layer,
+            expected_bytes=layer_cost(
+                (by_name[p] for p in layer.packages), history=problem.history, pseudo_count=weight
+            ),
+        )
+        for layer in _name_layers(problem, groups, previous or {})
+    )
+    total = sum(layer.expected_bytes for layer in layers)
     return Plan(
         layers=layers,
         expected_bytes=total,

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .history import SOURCES, RateEstimate
 from .partition import Plan
+from .rates import SOURCES, RateEstimate
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -185,7 +185,7 @@ def dumps_planfile(plan_file: PlanFile) -> str:
 
 
 def write_planfile(path: str | os.PathLike[str], plan_file: PlanFile) -> None:
-    from ..manifest import write_text_atomic
+    from ..files import write_text_atomic
 
     write_text_atomic(path, dumps_planfile(plan_file))
 

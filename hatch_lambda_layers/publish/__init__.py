@@ -34,7 +34,8 @@ from typing import Any
 from .. import __version__
 from ..digests import file_sha256
 from ..errors import PublishError, UsageError
-from ..manifest import FunctionEntry, LayerEntry, Manifest, read_manifest, write_text_atomic
+from ..files import write_text_atomic
+from ..manifest import FunctionEntry, LayerEntry, Manifest, read_manifest
 
 # Lambda's limit for a zip sent in the request itself (CONTRACT section 6); larger zips go via S3.
 DIRECT_UPLOAD_LIMIT = 52_428_800

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from packaging.pylock import (
     is_valid_pylock_path,
 )
+from packaging.utils import canonicalize_name
 
 from ..errors import ConfigError, LockError
 from .graph import DependencyGraph
@@ -126,3 +127,25 @@ def registry_urls(path: Path) -> tuple[str, ...]:
         if isinstance(registry, str) and is_remote(registry):
             seen.setdefault(registry, None)
     return tuple(seen)
+
+
+def pinned_versions(text: str) -> dict[str, str]:
+    """name -> version pinned by a uv.lock (``[[package]]``) or pylock.toml (``[[packages]]``)
+    text, without evaluating it for a target: what the change-rate history compares between
+    revisions of a lock. Raises ValueError when the text is not TOML."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"not a TOML lock file: {exc}") from None
+    versions: dict[str, str] = {}
+    for key in ("package", "packages"):
+        entries = data.get(key)
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            name, version = entry.get("name"), entry.get("version")
+            if isinstance(name, str) and isinstance(version, str):
+                versions.setdefault(canonicalize_name(name), version)
+    return dict(sorted(versions.items()))

@@ -1,11 +1,10 @@
-"""Change-rate estimates: P(a package's version changes in a given build), each with its source.
+"""Change rates: P(a package's version changes in a given build), each with its source. Pure.
 
-Sources, strongest first (`RateEstimate.source` is exactly one of these):
+Sources, strongest first (`RateEstimate.source` is exactly one of `SOURCES`):
 
 * ``override``: `volatile` (rate `VOLATILE_RATE`) or `stable` (`STABLE_RATE`) in
   ``[tool.lambda-layers]``.
-* ``lock-history``: consecutive revisions of the project's lock file (uv.lock, pylock.toml) in
-  its git history, newest `HISTORY_LIMIT` commits touching it.
+* ``lock-history``: consecutive revisions of the project's lock file in its git history.
 * ``manifest-history``: the bounded rolling ``history`` of earlier manifests in the output
   directory (one entry per build that changed some version; see `next_history`).
 * ``release-cadence``: how often the package released on the index in the last twelve months,
@@ -26,51 +25,20 @@ differ from the previous one). Builds that change nothing republish nothing what
 layout, so rates conditional on "something changed" rank the layouts the same way and are not
 diluted by repeated local rebuilds.
 
-Joint changes (`ChangeHistory`). The rates above treat packages as changing independently, but
-some release together (pydantic with pydantic-core). The same sources also give a sequence of
-observed build *intervals*, each the set of packages whose version changed in it, which the
-partitioner's joint model (`partition.partition(..., history=)`) uses for the probability that
-*any* member of a layer changes:
-
-* lock history: one interval per pair of consecutive lock revisions (`history_from_revisions`);
-* manifest history: one interval per pair of consecutive entries of the manifest's ``history``;
-* release cadence: each package's release times over the last `WINDOW_DAYS` bucketed into
-  intervals of the assumed build cadence, `DEFAULT_BUILD_INTERVAL_DAYS` (7 days: a weekly
-  dependency-update routine, e.g. a scheduled Renovate/Dependabot run), newest interval ending
-  at `now` (`history_from_releases`): 52 weekly intervals, a package in an interval's set when
-  it released in that week.
-
-A history *covers* a package when it observed the package in every interval (present in every
-revision, or with a known release list); only covered packages enter the joint count, the others
-stay independent. `change_history` picks one source with the precedence of `combine`: the lock
-history, else the manifest history, each only with at least `MIN_OBSERVATIONS` intervals, else
-the release cadence; a source must cover at least two of the packages (one package alone has
-no joint information). Packages with a `volatile`/`stable` override are left out of it.
-
-Two further signals refine the release-cadence source. *Loadability freeze*
-(`loadability_frozen`, `frozen_release_times`; `upload_times_from_index(..., freeze=True)`): when
-the newest release that would move a lock has no file the target can load, the package is frozen
-for this target and its release times are empty, so its rate is the cadence floor. *Exact-pin
-coupling* (`exact_pins`, `couple_release_times`; ``pins=`` on `estimate_rates` and
-`change_history`): when A's Requires-Dist pins B exactly, B's release times gain A's, so B's rate
-and its release-cadence intervals include every change of A. Both are opt-in keywords.
-
-Git and index access live in thin functions (`read_lock_history`, `upload_times_from_index`,
-`estimate_for_project`, `change_history_for_project`); everything else is pure.
+Release cadence counts only releases that would move a lock and that the target can load; when
+the newest such release cannot be loaded by the target (`loadability_frozen`), the package is
+frozen for it and its rate is the cadence floor.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -82,31 +50,57 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
-
+    pass
 if TYPE_CHECKING:
-    from ..resolve.index import IndexFile, PackageIndex
+    from ..resolve.index import IndexFile
+
 
 SOURCES = ("lock-history", "manifest-history", "release-cadence", "override", "unknown")
+
+
 VOLATILE_RATE = 0.9
+
+
 STABLE_RATE = 0.01
+
+
 DEFAULT_RATE = 0.1
+
+
 MIN_OBSERVATIONS = 5
+
+
 PRIOR_WEIGHT = 2.0
+
+
 HISTORY_LIMIT = 50
+
+
 WINDOW_DAYS = 365.0
+
+
 # Assumed days between builds when turning releases per day into a probability per build.
 DEFAULT_BUILD_INTERVAL_DAYS = 7.0
-LOCK_NAMES = ("uv.lock", "pylock.toml")
-GIT_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
 class RateEstimate:
     rate: float
     source: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evidence:
+    """What is known about how packages change (`evidence.gather_evidence` reads it): revisions of
+    the lock file and of earlier builds (newest first, name -> version), and the upload times of
+    releases that move a lock (`release_times`), as of `now`."""
+
+    lock_history: tuple[Mapping[str, str], ...] = ()
+    manifest_history: tuple[Mapping[str, str], ...] = ()
+    upload_times: Mapping[str, tuple[datetime, ...]] = field(default_factory=dict)
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -165,9 +159,6 @@ class ChangeHistory:
         return ChangeHistory(tuple(i & keep for i in self.intervals), keep, self.source)
 
 
-# --------------------------------------------------------------------------- histories
-
-
 def count_changes(history: Sequence[Mapping[str, str]]) -> dict[str, ChangeCounts]:
     """Per package (canonical name): changes and observations over consecutive revisions.
 
@@ -200,28 +191,6 @@ def next_history(
     return tuple(entries[: max(0, limit)])
 
 
-def lock_versions(text: str) -> dict[str, str]:
-    """name -> version pinned by a uv.lock (``[[package]]``) or pylock.toml (``[[packages]]``).
-
-    Raises ValueError when the text is not TOML."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"not a TOML lock file: {exc}") from None
-    versions: dict[str, str] = {}
-    for key in ("package", "packages"):
-        entries = data.get(key)
-        if not isinstance(entries, list):
-            continue
-        for entry in entries:
-            if not isinstance(entry, Mapping):
-                continue
-            name, version = entry.get("name"), entry.get("version")
-            if isinstance(name, str) and isinstance(version, str):
-                versions.setdefault(canonicalize_name(name), version)
-    return dict(sorted(versions.items()))
-
-
 def history_from_revisions(
     revisions: Sequence[Mapping[str, str]], source: str = "lock-history"
 ) -> ChangeHistory:
@@ -239,72 +208,6 @@ def history_from_revisions(
         for newer, older in itertools.pairwise(normalized)
     ]
     return ChangeHistory(tuple(reversed(intervals)), covered, source)
-
-
-Runner = Callable[[Sequence[str]], str | None]
-
-
-def _git(root: Path) -> Runner:
-    def run(args: Sequence[str]) -> str | None:
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(root), *args],
-                capture_output=True,
-                text=True,
-                timeout=GIT_TIMEOUT,
-                check=False,
-                env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout if done.returncode == 0 else None
-
-    return run
-
-
-def find_lock_file(project_root: str | os.PathLike[str]) -> str | None:
-    """The lock file the history is read from: uv.lock, pylock.toml, else a pylock.*.toml."""
-    root = Path(project_root)
-    for name in LOCK_NAMES:
-        if (root / name).is_file():
-            return name
-    named = sorted(p.name for p in root.glob("pylock.*.toml") if p.is_file())
-    return named[0] if named else None
-
-
-def read_lock_history(
-    project_root: str | os.PathLike[str],
-    lock_file: str | None = None,
-    *,
-    limit: int = HISTORY_LIMIT,
-    runner: Runner | None = None,
-) -> tuple[dict[str, str], ...]:
-    """Versions pinned by each of the last `limit` commits touching the lock file, newest first.
-
-    Thin I/O around git (`git log --format=%H -n N -- <lock>`, `git show <commit>:./<lock>`).
-    Returns () when the project is not in a git repository, git is missing, the checkout is
-    shallow with no such commits, or there is no lock file; revisions that do not parse are
-    skipped."""
-    lock = lock_file if lock_file is not None else find_lock_file(project_root)
-    if lock is None:
-        return ()
-    run = runner if runner is not None else _git(Path(project_root))
-    listing = run(["log", "--format=%H", "-n", str(limit), "--", lock])
-    if not listing:
-        return ()
-    revisions: list[dict[str, str]] = []
-    for commit in listing.split():
-        text = run(["show", f"{commit}:./{lock}"])
-        if text is None:
-            continue
-        try:
-            revisions.append(lock_versions(text))
-        except ValueError:
-            continue
-    return tuple(revisions)
-
-
-# --------------------------------------------------------------------------- release cadence
 
 
 def _aware(moment: datetime) -> datetime:
@@ -515,38 +418,6 @@ def release_times_from_files(
     return release_times(pairs)
 
 
-def upload_times_from_index(
-    index: PackageIndex,
-    names: Iterable[str],
-    warn: Callable[[str], None] | None = None,
-    *,
-    loadable: Callable[[str], bool] | None = None,
-    freeze: bool = False,
-) -> dict[str, tuple[datetime, ...]]:
-    """Thin I/O: each project's page from `index`, reduced by `release_times_from_files`
-    (`loadable`, `freeze` passed on).
-
-    A project whose page cannot be read or carries no upload times is left out (its rate then
-    falls back to the default), with a warning."""
-    from ..errors import LambdaLayersError
-
-    found: dict[str, tuple[datetime, ...]] = {}
-    for name in sorted({canonicalize_name(n) for n in names}):
-        try:
-            page = index.project_page(name)
-        except LambdaLayersError as exc:
-            if warn is not None:
-                warn(f"no release history for {name}: {exc}")
-            continue
-        times = release_times_from_files(page.files, loadable, freeze=freeze)
-        frozen = freeze and loadable is not None and any(f.upload_time for f in page.files)
-        if times or frozen:
-            found[name] = times
-        elif warn is not None:
-            warn(f"no upload times for {name} on {index.describe()}; assuming rate {DEFAULT_RATE}")
-    return found
-
-
 def cadence_rate(
     upload_times: Sequence[datetime],
     now: datetime,
@@ -597,9 +468,6 @@ def history_from_releases(
                 sets[count - 1 - math.floor(back)].add(key)
     covered = frozenset(canonicalize_name(n) for n in upload_times)
     return ChangeHistory(tuple(frozenset(s) for s in sets), covered, "release-cadence")
-
-
-# --------------------------------------------------------------------------- combination
 
 
 def combine(
@@ -716,94 +584,44 @@ def change_history(
     return next((c for c in candidates if len(c.packages) >= 2), None)
 
 
-def estimate_and_history_for_project(
-    project_root: str | os.PathLike[str],
+def rates_from_evidence(
     names: Iterable[str],
+    evidence: Evidence,
     *,
-    previous_history: Sequence[Mapping[str, str]] = (),
     volatile: Iterable[str] = (),
     stable: Iterable[str] = (),
-    upload_times: Mapping[str, Sequence[datetime]] | None = None,
-    use_git: bool = True,
-    lock_file: str | None = None,
-    now: datetime | None = None,
-    build_interval_days: float = DEFAULT_BUILD_INTERVAL_DAYS,
-    pins: Mapping[str, Iterable[str]] | None = None,
-) -> tuple[dict[str, RateEstimate], ChangeHistory | None]:
-    """`estimate_for_project` and `change_history_for_project` with the lock history read from
-    git once (thin I/O)."""
-    names = list(names)
-    volatile, stable = list(volatile), list(stable)
-    lock_history = read_lock_history(project_root, lock_file) if use_git else ()
-    moment = now if now is not None else datetime.now(timezone.utc)
-    # Both estimates read the same evidence: gather it once.
-    evidence: dict[str, Any] = {
-        "lock_history": lock_history,
-        "manifest_history": previous_history,
-        "upload_times": upload_times,
-        "now": moment,
-        "volatile": volatile,
-        "stable": stable,
-        "build_interval_days": build_interval_days,
-        "pins": pins,
-    }
-    rates = estimate_rates(names, **evidence)
-    joint = change_history(names, **evidence)
-    return rates, joint
-
-
-def estimate_for_project(
-    project_root: str | os.PathLike[str],
-    names: Iterable[str],
-    *,
-    previous_history: Sequence[Mapping[str, str]] = (),
-    volatile: Iterable[str] = (),
-    stable: Iterable[str] = (),
-    upload_times: Mapping[str, Sequence[datetime]] | None = None,
-    use_git: bool = True,
-    lock_file: str | None = None,
-    now: datetime | None = None,
-    build_interval_days: float = DEFAULT_BUILD_INTERVAL_DAYS,
 ) -> dict[str, RateEstimate]:
-    """`estimate_rates` with the project's lock history read from git (thin I/O)."""
-    rates, _ = estimate_and_history_for_project(
-        project_root,
+    """`estimate_rates` over gathered `Evidence`."""
+    return estimate_rates(
         names,
-        previous_history=previous_history,
+        lock_history=evidence.lock_history,
+        manifest_history=evidence.manifest_history,
+        upload_times=evidence.upload_times,
+        now=evidence.now,
         volatile=volatile,
         stable=stable,
-        upload_times=upload_times,
-        use_git=use_git,
-        lock_file=lock_file,
-        now=now,
-        build_interval_days=build_interval_days,
     )
-    return rates
 
 
-def change_history_for_project(
-    project_root: str | os.PathLike[str],
-    names: Iterable[str],
+def choose_rates(
+    names: Sequence[str],
     *,
-    previous_history: Sequence[Mapping[str, str]] = (),
+    estimated: Mapping[str, RateEstimate],
+    recorded: Mapping[str, RateEstimate],
     volatile: Iterable[str] = (),
     stable: Iterable[str] = (),
-    upload_times: Mapping[str, Sequence[datetime]] | None = None,
-    use_git: bool = True,
-    lock_file: str | None = None,
-    now: datetime | None = None,
-    build_interval_days: float = DEFAULT_BUILD_INTERVAL_DAYS,
-) -> ChangeHistory | None:
-    """`change_history` with the project's lock history read from git (thin I/O); the same
-    arguments as `estimate_for_project`."""
-    lock_history = read_lock_history(project_root, lock_file) if use_git else ()
-    return change_history(
-        names,
-        lock_history=lock_history,
-        manifest_history=previous_history,
-        upload_times=upload_times,
-        now=now if now is not None else datetime.now(timezone.utc),
-        volatile=volatile,
-        stable=stable,
-        build_interval_days=build_interval_days,
-    )
+    replan: bool = False,
+) -> dict[str, RateEstimate]:
+    """Each package's rate: an override in the configuration wins; else the rate recorded in
+    lambda-layers.lock (so a committed plan reproduces without the network), unless `replan`;
+    else the fresh estimate. Every name needs an estimate unless it is overridden or recorded."""
+    overrides = estimate_rates(names, volatile=volatile, stable=stable)
+    result: dict[str, RateEstimate] = {}
+    for name in names:
+        if overrides[name].source == "override":
+            result[name] = overrides[name]
+        elif name in recorded and not replan:
+            result[name] = recorded[name]
+        else:
+            result[name] = estimated[name]
+    return result

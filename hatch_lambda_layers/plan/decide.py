@@ -1,0 +1,76 @@
+"""Which rates and which layer plan a build uses, given the plan file it honours. Pure: the
+evidence arrives through a callback, called only when some rate must be estimated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from ..config import Config
+from ..layers.entries import PackageFiles
+from ..targets import DIRECT_UPLOAD_MAX
+from .partition import Constraints, Item, Plan, partition
+from .partition import replan as replan_partition
+from .planfile import PlanFile
+from .rates import Evidence, RateEstimate, choose_rates, rates_from_evidence
+
+EvidenceSource = Callable[[Sequence[str]], Evidence]
+
+
+def decide_rates(
+    names: Sequence[str],
+    config: Config,
+    committed: PlanFile | None,
+    gather: EvidenceSource,
+    *,
+    replan: bool = False,
+) -> dict[str, RateEstimate]:
+    """Each bundled package's change rate. Rates recorded in the plan file are kept (unless
+    `replan`) and overrides win, so `gather` is asked only about the others: a committed plan
+    builds without the network."""
+    recorded = committed.rates() if committed is not None and not replan else {}
+    overridden = set(config.volatile) | set(config.stable)
+    query = [n for n in names if n not in recorded and n not in overridden]
+    estimated: dict[str, RateEstimate] = {}
+    if query:
+        estimated = rates_from_evidence(
+            query, gather(query), volatile=config.volatile, stable=config.stable
+        )
+    return choose_rates(
+        names,
+        estimated=estimated,
+        recorded=recorded,
+        volatile=config.volatile,
+        stable=config.stable,
+        replan=replan,
+    )
+
+
+def decide_plan(
+    packages: Sequence[PackageFiles],
+    rates: Mapping[str, RateEstimate],
+    config: Config,
+    committed: PlanFile | None,
+    *,
+    replan: bool = False,
+) -> Plan:
+    """The layer plan: none in fat mode; else the partition honouring the committed plan, or
+    (with `replan`) the fresh optimum when it saves more than `replan-margin`."""
+    if config.mode == "fat":
+        return Plan(
+            layers=(), expected_bytes=0.0, single_layer_bytes=0.0, exact=True, lower_bound=None
+        )
+    items = [Item(p.name, p.size_zipped, p.size_unzipped, rates[p.name].rate) for p in packages]
+    constraints = Constraints(
+        max_layers=config.max_layers,
+        max_zipped_per_layer=DIRECT_UPLOAD_MAX if config.upload == "direct" else None,
+        pinned_groups=dict(config.layers),
+    )
+    previous = committed.assignment() if committed is not None else None
+    if replan:
+        return replan_partition(items, constraints, previous, margin=config.replan_margin)
+    return partition(items, constraints, previous)
+
+
+def layer_names(plan: Plan, prefix: str) -> dict[str, str]:
+    """Partition layer name -> published layer name (`<project>-<layer>`)."""
+    return {layer.name: f"{prefix}-{layer.name}" for layer in plan.layers}

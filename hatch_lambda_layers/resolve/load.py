@@ -1,0 +1,112 @@
+"""From the project to verified wheels on disk: the dependency graph for the target (from the
+lock, or resolved against the index) and the wheel of each bundled distribution, fetched into
+the verified cache. The index client is shared: one per build, opened on first use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..config import Config
+from ..progress import FetchProgress
+from ..reporting import Reporter
+from ..targets import Target
+from .edges import edges_from_metadata
+from .fetch import fetch_wheels
+from .graph import DependencyGraph, PinnedPackage, select_wheel
+from .http import local_path
+from .locks import read_lock, registry_urls
+
+if TYPE_CHECKING:
+    from .index import IndexClient
+
+Progress = Callable[[FetchProgress], None] | None
+
+
+class SharedIndex:
+    """The build's one index client, opened on first use (a committed plan with a lock never
+    needs one) and closed by `close`. Its settings: the remote registries the lock names, else
+    the user's index configuration (tool table, pip and uv settings, environment)."""
+
+    def __init__(self, config: Config, project_root: Path, lock_path: Path | None) -> None:
+        self._config = config
+        self._root = project_root
+        self._lock_path = lock_path
+        self._client: IndexClient | None = None
+
+    def get(self) -> IndexClient:
+        """The client; `ConfigError` when no index is configured anywhere."""
+        if self._client is None:
+            from .index import IndexClient
+            from .indexconfig import IndexSettings, discover_index_settings
+
+            urls = registry_urls(self._lock_path) if self._lock_path is not None else ()
+            settings = (
+                IndexSettings(index_urls=urls)
+                if urls
+                else discover_index_settings(self._config, self._root)
+            )
+            self._client = IndexClient(settings)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def __enter__(self) -> SharedIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def load_graph(
+    *,
+    project_name: str,
+    requirements: Sequence[str],
+    target: Target,
+    lock_path: Path | None,
+    index: SharedIndex,
+    reporter: Reporter,
+) -> DependencyGraph:
+    """The project's runtime graph on `target`: read from the lock (edges rebuilt from METADATA
+    for a pylock file that records none), or resolved against the index."""
+    if lock_path is None:
+        from .resolver import resolve
+
+        reporter.info(f"Resolving {len(requirements)} requirements for {target.describe()}")
+        return resolve(requirements, target, index.get())
+    reporter.info(f"Reading {lock_path.name} for {target.describe()}")
+    graph = read_lock(lock_path, target, project_name=project_name)
+    if graph.edges_known:
+        return graph
+    metadata = _metadata_for(graph.packages, target, reporter.download_progress())
+    return edges_from_metadata(graph, metadata, target, requirements, project_name=project_name)
+
+
+def _metadata_for(
+    packages: Sequence[PinnedPackage], target: Target, progress: Progress
+) -> dict[str, str]:
+    """METADATA of each pinned wheel. Packages without wheels (git, sdist-only) have none;
+    `edges_from_metadata` accepts that, and `select_wheel` reports them only if bundled."""
+    from ..layers.wheel import read_metadata
+
+    links = {p.name: select_wheel(p, target) for p in packages if p.wheels}
+    paths = fetch_wheels(list(links.values()), progress=progress)
+    return {name: read_metadata(paths[link.filename]) for name, link in links.items()}
+
+
+def fetch_bundled(
+    packages: Sequence[PinnedPackage], target: Target, reporter: Reporter
+) -> Mapping[str, Path]:
+    """Package name -> its wheel for `target`, fetched into the verified cache."""
+    links = {p.name: select_wheel(p, target) for p in packages}
+    reporter.waiting(f"Fetching {len(links)} wheels")
+    paths = fetch_wheels(
+        list(links.values()),
+        progress=reporter.download_progress(),
+        # uv records no hashes for wheels on local disk (find-links, path sources).
+        allow_unhashed=all(w.sha256 or local_path(w.url) for w in links.values()),
+    )
+    return {name: paths[link.filename] for name, link in links.items()}
