@@ -631,6 +631,27 @@ def test_without_a_lock_resolves_against_the_configured_index(
     ]
 
 
+def test_without_a_lock_each_index_page_is_fetched_once(fixture: Fixture, tmp_path: Path) -> None:
+    """One index client serves resolution, metadata and release history: every project page
+    and every metadata file is asked for once per build (a cold cache; wheels are downloaded
+    once each too)."""
+    project = copy_project(fixture.project, tmp_path / "p")
+    (project / "uv.lock").unlink()
+    _configure(project, f'index-url = "{fixture.index.url}"\n')
+    seen = len(fixture.index.paths())
+    assert build(project) == 0
+    asked = fixture.index.paths()[seen:]
+    pages = [p for p in asked if p.startswith("/simple/")]
+    assert pages, "the build resolved against the index"
+    assert len(pages) == len(set(pages)), sorted(pages)
+    metadata = [p for p in asked if p.endswith(".metadata")]
+    assert len(metadata) == len(set(metadata)), sorted(metadata)
+    # Release history for every bundled package came from the same pages (no second pass).
+    manifest = json.loads((project / "dist" / "lambda" / "manifest.json").read_text())
+    sources = {p["change_source"] for layer in manifest["layers"] for p in layer["packages"]}
+    assert sources <= {"release-cadence", "unknown"}
+
+
 def test_hook_follows_hatchlings_enable_conventions(fixture: Fixture, tmp_path: Path) -> None:
     project = copy_project(fixture.project, tmp_path / "p")
     pyproject = project / "pyproject.toml"
