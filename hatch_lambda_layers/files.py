@@ -4,7 +4,10 @@ deletes or publishes inside the directory it belongs to."""
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import LambdaLayersError
@@ -54,3 +57,77 @@ def file_mode(path: Path) -> int:
         return 0o755 if os.stat(path).st_mode & 0o111 else 0o644
     except OSError:
         return 0o644
+
+
+LOCK_TIMEOUT_ENV = "HATCH_LAMBDA_LAYERS_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 600.0
+
+
+class BuildLock:
+    """An exclusive lock on a directory for one build (`fcntl.flock` on a lock file, released by
+    the kernel when the process dies, so a killed build never leaves a stale lock).
+
+    `acquire` waits for another holder up to `timeout` seconds (default
+    ``$HATCH_LAMBDA_LAYERS_LOCK_TIMEOUT`` or 600), telling `notify` once which process holds it,
+    then fails naming that process. Where `fcntl` does not exist (Windows) builds are not
+    locked against each other."""
+
+    def __init__(
+        self,
+        path: Path,
+        timeout: float | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
+        self.path = path
+        self.timeout = timeout if timeout is not None else _lock_timeout()
+        self.notify = notify
+        self._fd: int | None = None
+
+    def _holder(self) -> str:
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            text = ""
+        return f"process {text}" if text else "another process"
+
+    def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.timeout
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = self._holder()
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise LambdaLayersError(
+                        f"{self.path.parent} is locked by a build in {holder} for more than "
+                        f"{self.timeout:g} s; wait for it to finish, or build elsewhere with -o "
+                        f"(set {LOCK_TIMEOUT_ENV} to wait longer)"
+                    ) from None
+                if not told and self.notify is not None:
+                    self.notify(f"Waiting for the build in {holder} to release {self.path.parent}")
+                    told = True
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} on {socket.gethostname()}".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
+
+
+def _lock_timeout() -> float:
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    try:
+        return float(raw) if raw else DEFAULT_LOCK_TIMEOUT
+    except ValueError:
+        return DEFAULT_LOCK_TIMEOUT

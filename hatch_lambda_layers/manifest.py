@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,17 +26,139 @@ class ManifestError(LambdaLayersError):
     """A manifest cannot be read."""
 
 
-def _get(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if key not in data:
-        raise ManifestError(f"manifest: missing field `{where}{key}`")
-    value = data[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
-        raise ManifestError(f"manifest: field `{where}{key}` has the wrong type: {value!r}")
-    return value
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_CONTENT_HASH = re.compile(r"sha256:[0-9a-f]{64}")
 
 
-def _opt(data: Mapping[str, Any], key: str, default: Any = None) -> Any:
-    return data.get(key, default)
+class _Reader:
+    """Typed access to one JSON object of a manifest; every error names the field's path
+    (``layers[0].sha256``) and the file, and says what was expected."""
+
+    def __init__(self, data: object, where: str, source: str) -> None:
+        if not isinstance(data, Mapping):
+            raise ManifestError(
+                f"{source}: {where or 'the manifest'} must be an object, got {_kind(data)}"
+            )
+        self.data: Mapping[str, Any] = data
+        self.where = where
+        self.source = source
+
+    def _fail(self, key: str, expected: str, value: object) -> ManifestError:
+        return ManifestError(
+            f"{self.source}: field {self.where}{key} must be {expected}, got {_shown(value)}; "
+            f"the manifest was edited or is corrupt: rebuild it"
+        )
+
+    def _value(self, key: str, required: bool) -> object:
+        if key not in self.data:
+            if required:
+                raise ManifestError(
+                    f"{self.source}: missing field {self.where}{key}; the manifest was edited or "
+                    f"is corrupt: rebuild it"
+                )
+            return None
+        return self.data[key]
+
+    def string(
+        self, key: str, *, required: bool = True, pattern: re.Pattern[str] | None = None
+    ) -> str:
+        value = self._value(key, required)
+        if not isinstance(value, str) or (pattern is not None and not pattern.fullmatch(value)):
+            raise self._fail(
+                key,
+                "a string" if pattern is None else f"a string matching {pattern.pattern}",
+                value,
+            )
+        return value
+
+    def optional_string(self, key: str) -> str | None:
+        value = self._value(key, False)
+        if value is not None and not isinstance(value, str):
+            raise self._fail(key, "a string or null", value)
+        return value
+
+    def integer(self, key: str, *, required: bool = True, default: int = 0) -> int:
+        value = self._value(key, required)
+        if value is None and not required:
+            return default
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self._fail(key, "a whole number >= 0", value)
+        return value
+
+    def optional_integer(self, key: str) -> int | None:
+        value = self._value(key, False)
+        return None if value is None else self.integer(key)
+
+    def boolean(self, key: str, default: bool = False) -> bool:
+        value = self._value(key, False)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self._fail(key, "true or false", value)
+        return value
+
+    def rate(self, key: str) -> float | None:
+        value = self._value(key, False)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+            raise self._fail(key, "a number from 0 to 1", value)
+        return float(value)
+
+    def objects(self, key: str, *, required: bool = True) -> list[_Reader]:
+        value = self._value(key, required)
+        if value is None and not required:
+            return []
+        if not isinstance(value, list):
+            raise self._fail(key, "an array", value)
+        return [
+            _Reader(item, f"{self.where}{key}[{i}].", self.source) for i, item in enumerate(value)
+        ]
+
+    def child(self, key: str) -> _Reader:
+        value = self._value(key, True)
+        if not isinstance(value, Mapping):
+            raise self._fail(key, "an object", value)
+        return _Reader(value, f"{self.where}{key}.", self.source)
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self._value(key, True)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._fail(key, "an array of strings", value)
+        return tuple(value)
+
+    def history(self, key: str) -> tuple[Mapping[str, str], ...]:
+        value = self._value(key, False)
+        if value is None:
+            return ()
+        entries: list[Mapping[str, str]] = []
+        for h in value if isinstance(value, list) else [None]:
+            if not isinstance(h, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in h.items()
+            ):
+                raise self._fail(key, "an array of {name: version} objects", value)
+            entries.append(dict(h))
+        return tuple(entries)
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value),
+        "a number"
+        if isinstance(value, int | float)
+        else "null"
+        if value is None
+        else type(value).__name__,
+    )
+
+
+def _shown(value: object) -> str:
+    text = (
+        json.dumps(value)
+        if isinstance(value, str | int | float | bool) or value is None
+        else _kind(value)
+    )
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,15 +171,14 @@ class PackageEntry:
     change_source: str = UNKNOWN_SOURCE
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], where: str = "") -> PackageEntry:
-        rate = _opt(d, "change_rate")
+    def read(cls, r: _Reader) -> PackageEntry:
         return cls(
-            name=_get(d, "name", str, where),
-            version=_get(d, "version", str, where),
-            size_unzipped=_get(d, "size_unzipped", int, where),
-            size_zipped=int(_opt(d, "size_zipped", 0)),
-            change_rate=None if rate is None else float(rate),
-            change_source=str(_opt(d, "change_source", UNKNOWN_SOURCE)),
+            name=r.string("name"),
+            version=r.string("version"),
+            size_unzipped=r.integer("size_unzipped"),
+            size_zipped=r.integer("size_zipped", required=False),
+            change_rate=r.rate("change_rate"),
+            change_source=r.optional_string("change_source") or UNKNOWN_SOURCE,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,21 +206,18 @@ class LayerEntry:
     packages: tuple[PackageEntry, ...] = ()
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], where: str = "layers[].") -> LayerEntry:
+    def read(cls, r: _Reader) -> LayerEntry:
         return cls(
-            name=_get(d, "name", str, where),
-            file=_get(d, "file", str, where),
-            version=_get(d, "version", int, where),
-            sha256=_get(d, "sha256", str, where),
-            code_sha256=_get(d, "code_sha256", str, where),
-            content_hash=_get(d, "content_hash", str, where),
-            size_zipped=_get(d, "size_zipped", int, where),
-            size_unzipped=_get(d, "size_unzipped", int, where),
-            changed=bool(_opt(d, "changed", False)),
-            packages=tuple(
-                PackageEntry.from_dict(p, where + "packages[].")
-                for p in _get(d, "packages", list, where)
-            ),
+            name=r.string("name"),
+            file=r.string("file"),
+            version=r.integer("version"),
+            sha256=r.string("sha256", pattern=_HEX64),
+            code_sha256=r.string("code_sha256"),
+            content_hash=r.string("content_hash", pattern=_CONTENT_HASH),
+            size_zipped=r.integer("size_zipped"),
+            size_unzipped=r.integer("size_unzipped"),
+            changed=r.boolean("changed"),
+            packages=tuple(PackageEntry.read(p) for p in r.objects("packages")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,15 +246,15 @@ class FunctionEntry:
     size_unzipped: int
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], where: str = "functions[].") -> FunctionEntry:
+    def read(cls, r: _Reader) -> FunctionEntry:
         return cls(
-            name=_get(d, "name", str, where),
-            file=_get(d, "file", str, where),
-            handler=_opt(d, "handler"),
-            sha256=_get(d, "sha256", str, where),
-            code_sha256=_get(d, "code_sha256", str, where),
-            size_zipped=_get(d, "size_zipped", int, where),
-            size_unzipped=_get(d, "size_unzipped", int, where),
+            name=r.string("name"),
+            file=r.string("file"),
+            handler=r.optional_string("handler"),
+            sha256=r.string("sha256", pattern=_HEX64),
+            code_sha256=r.string("code_sha256"),
+            size_zipped=r.integer("size_zipped"),
+            size_unzipped=r.integer("size_unzipped"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -220,42 +339,47 @@ class Manifest:
         return {p.name: p.version for layer in self.layers for p in layer.packages}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Manifest:
-        version = d.get("schema_version")
+    def from_dict(cls, d: object, source: str = MANIFEST_NAME) -> Manifest:
+        """Validate untrusted data; `ManifestError` names `source` and the offending field."""
+        r = _Reader(d, "", source)
+        version = r._value("schema_version", True)
         if version != SCHEMA_VERSION:
             raise ManifestError(
-                f"manifest: schema_version {version!r} is not supported (expected {SCHEMA_VERSION})"
+                f"{source}: schema_version {_shown(version)} is not supported (this version of "
+                f"hatch-lambda-layers reads {SCHEMA_VERSION}); rebuild with it, or upgrade"
             )
-        project = _get(d, "project", dict, "")
-        target = _get(d, "target", dict, "")
-        limits = _get(d, "limits", dict, "")
+        project, target, limits = r.child("project"), r.child("target"), r.child("limits")
         return cls(
-            generator=_get(d, "generator", str, ""),
-            project_name=_get(project, "name", str, "project."),
-            project_version=_get(project, "version", str, "project."),
+            generator=r.string("generator"),
+            project_name=project.string("name"),
+            project_version=project.string("version"),
             target=Target(
-                runtime=_get(target, "runtime", str, "target."),
-                architecture=_get(target, "architecture", str, "target."),
-                python_version=_get(target, "python_version", str, "target."),
-                glibc=_get(target, "glibc", str, "target."),
+                runtime=target.string("runtime"),
+                architecture=target.string("architecture"),
+                python_version=target.string("python_version"),
+                glibc=target.string("glibc"),
             ),
-            layers=tuple(LayerEntry.from_dict(x) for x in _get(d, "layers", list, "")),
-            functions=tuple(FunctionEntry.from_dict(x) for x in _get(d, "functions", list, "")),
+            layers=tuple(LayerEntry.read(x) for x in r.objects("layers")),
+            functions=tuple(FunctionEntry.read(x) for x in r.objects("functions")),
             provided=tuple(
-                ProvidedEntry(name=p["name"], version=p.get("version"), reason=p.get("reason", ""))
-                for p in _get(d, "provided", list, "")
+                ProvidedEntry(
+                    name=p.string("name"),
+                    version=p.optional_string("version"),
+                    reason=p.optional_string("reason") or "",
+                )
+                for p in r.objects("provided")
             ),
-            external_layers=tuple(_get(d, "external_layers", list, "")),
+            external_layers=r.strings("external_layers"),
             limits=Limits(
-                layers_used=_get(limits, "layers_used", int, "limits."),
-                layers_max=_get(limits, "layers_max", int, "limits."),
-                unzipped_total=_get(limits, "unzipped_total", int, "limits."),
-                unzipped_max=_get(limits, "unzipped_max", int, "limits."),
-                zipped_layer_max=limits.get("zipped_layer_max"),
-                ok=bool(limits.get("ok", False)),
+                layers_used=limits.integer("layers_used"),
+                layers_max=limits.integer("layers_max"),
+                unzipped_total=limits.integer("unzipped_total"),
+                unzipped_max=limits.integer("unzipped_max"),
+                zipped_layer_max=limits.optional_integer("zipped_layer_max"),
+                ok=limits.boolean("ok"),
             ),
-            license_info=d.get("license_info"),
-            history=tuple(dict(h) for h in d.get("history", ()) if isinstance(h, Mapping)),
+            license_info=r.optional_string("license_info"),
+            history=r.history("history"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -286,9 +410,7 @@ def read_manifest(path: str | os.PathLike[str]) -> Manifest:
         raise ManifestError(f"manifest {str(p)!r} does not exist; build first") from None
     except (OSError, ValueError) as exc:
         raise ManifestError(f"manifest {str(p)!r} cannot be read: {exc}") from None
-    if not isinstance(data, dict):
-        raise ManifestError(f"manifest {str(p)!r} is not a JSON object")
-    return Manifest.from_dict(data)
+    return Manifest.from_dict(data, str(p))
 
 
 def write_manifest(path: str | os.PathLike[str], manifest: Manifest) -> None:

@@ -13,17 +13,18 @@ and manifest exactly as they were.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .digests import file_sha256
 from .errors import LambdaLayersError
-from .files import confined, write_text_atomic
+from .files import BuildLock, confined, write_text_atomic
 from .layers.entries import Entry, entries_content_hash
 from .layers.zipwriter import ZipResult, write_zip
 from .manifest import (
@@ -31,7 +32,6 @@ from .manifest import (
     FunctionEntry,
     LayerEntry,
     Manifest,
-    ManifestError,
     PackageEntry,
     dumps,
     read_manifest,
@@ -41,6 +41,7 @@ from .plan.planfile import PLANFILE_NAME, PlanFile, dumps_planfile, read_planfil
 OUTPUT_SUBDIR = "lambda"
 OUTPUT_DIR_ENV = "HATCH_LAMBDA_LAYERS_OUTPUT_DIR"
 STAGING_PREFIX = ".staging-"
+LOCK_NAME = ".build.lock"
 
 
 def output_directory(
@@ -77,27 +78,75 @@ def _hash12(content_hash: str) -> str:
 
 
 class OutputDirectory:
-    """One build's view of its output directory."""
+    """One build's view of its output directory.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    Used as a context manager by a build: entering takes the directory's build lock (a second
+    build into the same directory waits, saying which process holds it) and removes what a
+    killed build left behind (staging directories, temporary files, zips the manifest does not
+    list). Reading (`previous`, `left_planfile`) needs no lock."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        lock_timeout: float | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = Path(path)
+        self._notify = notify
         self._previous: Manifest | None = None
         self._read = False
+        self._lock: BuildLock | None = None
+        self._lock_timeout = lock_timeout
 
     @property
     def manifest_path(self) -> Path:
         return self.path / MANIFEST_NAME
 
+    def __enter__(self) -> OutputDirectory:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _io_error(self.path, "create the output directory", exc) from None
+        self._lock = BuildLock(self.path / LOCK_NAME, self._lock_timeout, self._notify)
+        self._lock.acquire()
+        try:
+            self._read = False  # another build may have committed while this one waited
+            self.clean()
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
     @property
     def previous(self) -> Manifest | None:
-        """The manifest already here, or None when absent or unreadable (read once)."""
+        """The manifest already here (read once), None when there is none. A manifest that is
+        there but malformed is an error naming the file and the field."""
         if not self._read:
             self._read = True
-            try:
+            self._previous = None
+            if self.manifest_path.exists():
                 self._previous = read_manifest(self.manifest_path)
-            except ManifestError:
-                self._previous = None
         return self._previous
+
+    def clean(self) -> None:
+        """Remove what an interrupted build left: staging directories, temporary files and
+        artifacts (``layer-*.zip``, ``function-*.zip``) the current manifest does not list."""
+        previous = self.previous
+        listed = {x.file for x in previous.layers + previous.functions} if previous else set()
+        for entry in self.path.iterdir():
+            name = entry.name
+            if name.startswith(STAGING_PREFIX) and entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            elif (name.startswith(".") and name.endswith(".tmp") and entry.is_file()) or (
+                _is_artifact(name) and name not in listed and entry.is_file()
+            ):
+                entry.unlink(missing_ok=True)
 
     def left_planfile(self) -> tuple[Path, PlanFile] | None:
         """The lambda-layers.lock an earlier build left here, if any."""
@@ -115,12 +164,35 @@ class OutputDirectory:
     @contextmanager
     def staging(self) -> Iterator[Staging]:
         """A staging area for one build; removed on exit, committed or not."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        area = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.path))
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            area = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.path))
+        except OSError as exc:
+            raise _io_error(self.path, "write to the output directory", exc) from None
         try:
             yield Staging(self, area)
+        except OSError as exc:
+            raise _io_error(self.path, "write the artifacts", exc) from None
         finally:
             shutil.rmtree(area, ignore_errors=True)
+
+
+def _is_artifact(name: str) -> bool:
+    return name.endswith(".zip") and name.startswith(("layer-", "function-"))
+
+
+def _io_error(path: Path, doing: str, exc: OSError) -> LambdaLayersError:
+    reason = exc.strerror or str(exc)
+    hint = {
+        errno.ENOSPC: "free some space",
+        errno.EDQUOT: "free some space",
+        errno.EACCES: "make it writable or build elsewhere with -o",
+        errno.EPERM: "make it writable or build elsewhere with -o",
+        errno.EROFS: "build elsewhere with -o",
+    }.get(exc.errno or 0, "check the directory")
+    return LambdaLayersError(
+        f"cannot {doing} in {path}: {reason}; {hint} (earlier artifacts are unchanged)"
+    )
 
 
 @dataclass(frozen=True)

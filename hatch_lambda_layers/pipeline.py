@@ -151,18 +151,30 @@ def build(
     """Build every artifact into `output_dir` (the `.../lambda` directory itself). A failure at
     any point leaves an earlier build's artifacts and manifest untouched (`output.Staging`)."""
     reporter = reporter or SilentReporter()
-    output = OutputDirectory(output_dir)
-    prepared = prepare(project, config, reporter, output=output)
+    with OutputDirectory(output_dir, notify=reporter.info) as output:
+        prepared = prepare(project, config, reporter, output=output)
+        built, fresh_planfile = _write(prepared, output, reporter)
+    _report(reporter, built, output, fresh_planfile)
+    return BuildResult(built, output.path, output.manifest_path, fresh_planfile)
+
+
+def _write(
+    prepared: Prepared, output: OutputDirectory, reporter: Reporter
+) -> tuple[manifest.Manifest, Path | None]:
+    """Stage every zip, then commit them with the manifest (and a fresh plan file when the
+    project has none committed)."""
+    project, config = prepared.project, prepared.config
     fresh = prepared.planfile_path != project.root / PLANFILE_NAME and config.mode != "fat"
     with output.staging() as staging:
         layers: list[manifest.LayerEntry] = []
         for layer in prepared.plan.layers:
             name = prepared.layer_names[layer.name]
             record = prepared.planfile.layer_record(layer.name) if prepared.planfile else None
-            reporter.waiting(f"Writing layer {name} ({len(layer.packages)} packages)")
-            entry, _ = staging.layer(
+            entry, reused = staging.layer(
                 name, prepared.layer_entries(layer), _package_entries(prepared, layer), record
             )
+            state = f"unchanged (v{entry.version})" if reused else f"written (v{entry.version})"
+            reporter.info(f"Layer {name}: {state}, {len(layer.packages)} packages")
             layers.append(entry)
         check_written(layers, prepared.limits)
         fns = []
@@ -174,8 +186,7 @@ def build(
             fns.append(staging.function(fn.name, fn.handler, entries))
         built = _manifest(prepared, layers, fns, output.previous)
         fresh_planfile = staging.commit(built, planfile_for(prepared, built) if fresh else None)
-    _report(reporter, built, output, fresh_planfile)
-    return BuildResult(built, output.path, output.manifest_path, fresh_planfile)
+    return built, fresh_planfile
 
 
 def _report(
