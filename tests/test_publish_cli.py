@@ -10,15 +10,10 @@ import pytest
 
 from hatch_lambda_layers import cli
 from tests.motoserver import moto_endpoint  # noqa: F401  (fixture)
-from tests.test_end_to_end import (  # noqa: F401  (fixtures)
-    Fixture,
-    _isolated_cache,
-    build,
-    copy_project,
-    fixture,
-)
+from tests.projects import Fixture, build, copy_project
 
 boto3 = pytest.importorskip("boto3")
+pytestmark = pytest.mark.usefixtures("isolated_cache")
 
 
 def _role() -> str:
@@ -39,7 +34,7 @@ def _role() -> str:
 
 
 def test_publish_built_manifest(
-    fixture: Fixture,  # noqa: F811
+    fixture: Fixture,
     moto_endpoint: str,  # noqa: F811
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
