@@ -30,7 +30,7 @@ def confined(directory: Path, name: str, *, what: str) -> Path:
     ):
         raise UnsafePathError(
             f"{what} names {name!r}, which is not a plain file name inside {directory}; "
-            f"refusing to touch it (the file was edited or is corrupt: rebuild it)"
+            f"refusing to touch it (the file was edited or is corrupt: delete it and build again)"
         )
     return directory / name
 

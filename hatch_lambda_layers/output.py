@@ -139,6 +139,8 @@ class OutputDirectory:
         artifacts (``layer-*.zip``, ``function-*.zip``) the current manifest does not list."""
         previous = self.previous
         listed = {x.file for x in previous.layers + previous.functions} if previous else set()
+        for name in listed:  # a hostile manifest stops the build before anything is removed
+            confined(self.path, name, what=f"the previous manifest {self.manifest_path}")
         for entry in self.path.iterdir():
             name = entry.name
             if name.startswith(STAGING_PREFIX) and entry.is_dir() and not entry.is_symlink():
@@ -218,7 +220,11 @@ class Staging:
 
     def _intact(self, entry: LayerEntry) -> bool:
         try:
-            path = confined(self.output.path, entry.file, what="the previous manifest")
+            path = confined(
+                self.output.path,
+                entry.file,
+                what=f"the previous manifest {self.output.manifest_path}",
+            )
             return file_sha256(path) == entry.sha256
         except OSError:
             return False
