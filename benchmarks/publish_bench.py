@@ -64,6 +64,7 @@ def _create_function(region: str, manifest: dict[str, Any]) -> str:
     boto3.client("lambda", region_name=region).create_function(
         FunctionName=name,
         Runtime=manifest["target"]["runtime"],
+        Architectures=[manifest["target"]["architecture"]],
         Role=role,
         Handler=manifest["functions"][0]["handler"] or "app.handler",
         Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},

@@ -33,6 +33,9 @@ from hatch_lambda_layers.manifest import (
     Target,
     write_manifest,
 )
+from hatch_lambda_layers.publish import check
+from hatch_lambda_layers.publish.description import describe, find_reusable, parse_content_hash
+from hatch_lambda_layers.targets import DESCRIPTION_MAX
 from tests.motoserver import moto_endpoint  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
@@ -186,14 +189,14 @@ def make_function(name: str, files: Mapping[str, str], region: str = REGION) -> 
 
 def test_description_round_trips_and_fits() -> None:
     h = "sha256:" + "ab" * 32
-    text = pub.describe(h, 7, "a-project-with-a-long-name" * 5)
-    assert len(text) <= pub.DESCRIPTION_MAX
-    assert pub.parse_content_hash(text) == h
-    assert pub.parse_content_hash(pub.describe(h, 3, "demo")) == h
-    assert pub.parse_content_hash("someone else's layer") is None
-    assert pub.parse_content_hash(None) is None
+    text = describe(h, 7, "a-project-with-a-long-name" * 5)
+    assert len(text) <= DESCRIPTION_MAX
+    assert parse_content_hash(text) == h
+    assert parse_content_hash(describe(h, 3, "demo")) == h
+    assert parse_content_hash("someone else's layer") is None
+    assert parse_content_hash(None) is None
     with pytest.raises(PublishError, match="too long"):
-        pub.describe("sha256:" + "x" * 300, 1)
+        describe("sha256:" + "x" * 300, 1)
 
 
 def test_find_reusable_takes_newest_compatible_version() -> None:
@@ -203,7 +206,7 @@ def test_find_reusable_takes_newest_compatible_version() -> None:
         return {
             "Version": n,
             "LayerVersionArn": f"arn:l:{n}",
-            "Description": pub.describe(content, 1),
+            "Description": describe(content, 1),
             "CompatibleRuntimes": runtimes,
             "CompatibleArchitectures": archs,
         }
@@ -215,9 +218,9 @@ def test_find_reusable_takes_newest_compatible_version() -> None:
         v(4, h, [], []),  # lists nothing: accepts any target
         v(5, h, ["python3.11"], [ARCH]),  # wrong runtime
     ]
-    assert pub.find_reusable(versions, h, RUNTIME, ARCH) == (4, "arn:l:4")
-    assert pub.find_reusable(versions[:3], h, RUNTIME, ARCH) == (1, "arn:l:1")
-    assert pub.find_reusable(versions, "sha256:nope", RUNTIME, ARCH) is None
+    assert find_reusable(versions, h, RUNTIME, ARCH) == (4, "arn:l:4")
+    assert find_reusable(versions[:3], h, RUNTIME, ARCH) == (1, "arn:l:1")
+    assert find_reusable(versions, "sha256:nope", RUNTIME, ARCH) is None
 
 
 def test_boto3_missing_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -246,7 +249,7 @@ def test_first_publish_creates_every_layer_second_uploads_nothing(tmp_path: Path
     for layer in first.layers:
         assert layer.arn == f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:{layer.name}:1"
         got = lam().get_layer_version(LayerName=layer.name, VersionNumber=1)
-        assert pub.parse_content_hash(got["Description"]) == layer.content_hash
+        assert parse_content_hash(got["Description"]) == layer.content_hash
         assert got["CompatibleRuntimes"] == [RUNTIME]
         assert got["CompatibleArchitectures"] == [ARCH]
         assert got["LicenseInfo"] == "MIT"
@@ -315,8 +318,8 @@ def test_big_zip_goes_through_s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     manifest = make_manifest(tmp_path, {"demo-small": LAYERS["demo-stable"], "demo-big": big})
     data = json.loads(manifest.read_text())["layers"]
     small_size, big_size = data[0]["size_zipped"], data[1]["size_zipped"]
-    monkeypatch.setattr(pub, "DIRECT_UPLOAD_LIMIT", (small_size + big_size) // 2)
-    assert small_size < pub.DIRECT_UPLOAD_LIMIT < big_size
+    monkeypatch.setattr(check, "DIRECT_UPLOAD_MAX", (small_size + big_size) // 2)
+    assert small_size < check.DIRECT_UPLOAD_MAX < big_size
     for region in (REGION, REGION2):
         config = {} if region == "us-east-1" else {"LocationConstraint": region}
         _s3(region).create_bucket(Bucket=f"layers-{region}", CreateBucketConfiguration=config)
@@ -341,7 +344,7 @@ def test_s3_object_left_by_a_failed_run_is_not_uploaded_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     manifest = make_manifest(tmp_path, {"demo-big": {"python/big.py": "y = 2\n" * 300}})
-    monkeypatch.setattr(pub, "DIRECT_UPLOAD_LIMIT", 10)
+    monkeypatch.setattr(check, "DIRECT_UPLOAD_MAX", 10)
     _s3().create_bucket(Bucket="layer-bucket")
     counter = [0]
     with pytest.raises(PublishError, match="injected failure"):
@@ -365,7 +368,7 @@ def test_s3_bucket_in_another_region_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     manifest = make_manifest(tmp_path, LAYERS)
-    monkeypatch.setattr(pub, "DIRECT_UPLOAD_LIMIT", 10)
+    monkeypatch.setattr(check, "DIRECT_UPLOAD_MAX", 10)
     _s3(REGION2).create_bucket(
         Bucket="far-bucket", CreateBucketConfiguration={"LocationConstraint": REGION2}
     )
@@ -384,7 +387,7 @@ def test_big_zip_without_usable_bucket_fails_before_any_upload(
 ) -> None:
     manifest = make_manifest(tmp_path, LAYERS)
     sizes = sorted(x["size_zipped"] for x in json.loads(manifest.read_text())["layers"])
-    monkeypatch.setattr(pub, "DIRECT_UPLOAD_LIMIT", sizes[-1] - 1)  # only the last one is big
+    monkeypatch.setattr(check, "DIRECT_UPLOAD_MAX", sizes[-1] - 1)  # only the last one is big
     with pytest.raises(PublishError, match="need --s3-bucket: demo-"):
         pub.publish(manifest, [REGION], log=quiet)
     with pytest.raises(PublishError, match="'no-such-bucket' cannot be used in us-east-1: 404"):
@@ -406,6 +409,36 @@ def test_zip_checks_run_before_any_call(tmp_path: Path) -> None:
     assert zips[0].name in message and "the manifest says" in message
     assert "\n" not in message
     assert all(versions_of(name) == [] for name in LAYERS)
+
+
+def test_zip_named_outside_the_manifest_directory_is_refused_before_any_call(
+    tmp_path: Path,
+) -> None:
+    """`../outside.zip` (or an absolute path) is refused even when that file exists and has the
+    recorded sha256: publish reads nothing the manifest's directory does not hold."""
+    dist = tmp_path / "dist"
+    manifest = make_manifest(dist, LAYERS, functions={"api": {"app.py": "x"}})
+    data = json.loads(manifest.read_text())
+    first = data["layers"][0]["file"]
+    (dist / first).rename(tmp_path / "outside.zip")
+    data["layers"][0]["file"] = "../outside.zip"
+    (dist / data["functions"][0]["file"]).rename(tmp_path / "code.zip")
+    data["functions"][0]["file"] = str(tmp_path / "code.zip")
+    manifest.write_text(json.dumps(data))
+    sessions: list[str] = []
+
+    def no_aws(region: str) -> Any:
+        sessions.append(region)
+        raise AssertionError("no AWS session may be opened")
+
+    with pytest.raises(PublishError) as info:
+        pub.publish(manifest, [REGION], function_name="api", session_factory=no_aws, log=quiet)
+    message = str(info.value)
+    assert "layer 'demo-stable' names '../outside.zip', which is not a plain file name" in message
+    assert f"function 'api' names {str(tmp_path / 'code.zip')!r}" in message
+    assert "\n" not in message
+    assert sessions == []
+    assert not (dist / "published.json").exists()
 
 
 @pytest.mark.usefixtures("moto_endpoint")
@@ -771,7 +804,7 @@ def test_cdk_app_reads_the_manifest(tmp_path: Path) -> None:
             str(dist / x["file"]),
             RUNTIME,
             [ARCH],
-            pub.describe(x["content_hash"], x["version"]),
+            describe(x["content_hash"], x["version"]),
         ]
         for x in entries["layers"]
     ]

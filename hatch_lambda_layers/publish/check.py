@@ -1,0 +1,183 @@
+"""Phase 1, local: everything that can be known without AWS, every problem reported at once.
+
+Each zip the manifest names is confined to the manifest's directory, exists and has the
+recorded sha256; layer names and license_info fit Lambda's rules; a function to update is
+chosen and fits the layer count; zips over the direct-upload limit have an S3 bucket.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..digests import file_sha256
+from ..errors import PublishError
+from ..files import UnsafePathError, confined
+from ..manifest import FunctionEntry, Manifest
+from ..targets import DIRECT_UPLOAD_MAX, LAYERS_MAX, LICENSE_INFO_MAX
+
+__all__ = [
+    "Artifact",
+    "CheckedArtifacts",
+    "bucket_for",
+    "check_artifacts",
+    "code_sha256_of",
+    "select_function",
+]
+
+# Lambda's LayerName rule for a bare name (API reference, PublishLayerVersion).
+_LAYER_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A zip from the manifest, checked against the file next to it."""
+
+    name: str
+    path: Path
+    sha256: str
+    code_sha256: str
+    size: int
+    via_s3: bool  # over the direct-upload limit: Lambda must read it from S3
+
+    @property
+    def s3_key(self) -> str:
+        return f"{self.name}/{self.sha256}.zip"
+
+
+@dataclass(frozen=True)
+class CheckedArtifacts:
+    """The manifest's layer zips in manifest order, and the function's zip when one is updated."""
+
+    layers: tuple[Artifact, ...]
+    code: Artifact | None
+
+    @property
+    def all(self) -> tuple[Artifact, ...]:
+        return (*self.layers, *([self.code] if self.code else []))
+
+    @property
+    def need_s3(self) -> bool:
+        return any(a.via_s3 for a in self.all)
+
+
+def code_sha256_of(sha256_hex: str) -> str:
+    """Lambda's CodeSha256: base64 of the raw sha256 digest."""
+    return base64.b64encode(bytes.fromhex(sha256_hex)).decode("ascii")
+
+
+def bucket_for(s3_bucket: str | None, region: str) -> str | None:
+    """The bucket for one region: `{region}` in --s3-bucket stands for the region's name, as
+    Lambda reads zips only from a bucket in its own region and bucket names are global."""
+    return None if s3_bucket is None else s3_bucket.replace("{region}", region)
+
+
+def select_function(manifest: Manifest, function_name: str) -> FunctionEntry:
+    """The manifest function deployed as `function_name`: same name, else the only one."""
+    names = [f.name for f in manifest.functions]
+    for f in manifest.functions:
+        if f.name == function_name:
+            return f
+    if len(manifest.functions) == 1:
+        return manifest.functions[0]
+    if not manifest.functions:
+        raise PublishError(
+            f"--function-name {function_name!r}: the manifest has no function zip to deploy; "
+            "configure [tool.lambda-layers.functions] or leave out --function-name"
+        )
+    raise PublishError(
+        f"--function-name {function_name!r} matches none of the manifest's functions "
+        f"{', '.join(names)}; name the Lambda function after one of them"
+    )
+
+
+def _check_artifact(
+    base: Path, kind: str, name: str, file: str, sha256: str, problems: list[str]
+) -> Artifact | None:
+    """The zip `file` in `base`, if its name stays there, it exists and has the recorded sha256."""
+    label = f"{kind} {name!r}"
+    try:
+        path = confined(base, file, what=f"the manifest's {label}")
+    except UnsafePathError as exc:
+        problems.append(str(exc))
+        return None
+    if not path.is_file():
+        problems.append(
+            f"{label}: zip {str(path)!r} does not exist; rebuild or publish the manifest it came with"
+        )
+        return None
+    actual = file_sha256(path)
+    if actual != sha256.lower():
+        problems.append(
+            f"{label}: zip {str(path)!r} has sha256 {actual}, the manifest says {sha256}; rebuild"
+        )
+        return None
+    size = path.stat().st_size
+    return Artifact(name, path, actual, code_sha256_of(actual), size, size > DIRECT_UPLOAD_MAX)
+
+
+def _check_layers(manifest: Manifest, base: Path, problems: list[str]) -> list[Artifact]:
+    layers: list[Artifact] = []
+    for layer in manifest.layers:
+        if not _LAYER_NAME.fullmatch(layer.name):
+            problems.append(
+                f"layer name {layer.name!r} is not a valid Lambda layer name "
+                "(letters, digits, '-' and '_', at most 64)"
+            )
+        art = _check_artifact(base, "layer", layer.name, layer.file, layer.sha256, problems)
+        if art is not None:
+            layers.append(art)
+    if manifest.license_info is not None and len(manifest.license_info) > LICENSE_INFO_MAX:
+        problems.append(
+            f"license_info {manifest.license_info[:40]!r}... is longer than Lambda's "
+            f"{LICENSE_INFO_MAX} characters; use an SPDX identifier or a URL"
+        )
+    return layers
+
+
+def _check_function(
+    manifest: Manifest, base: Path, function_name: str, problems: list[str]
+) -> Artifact | None:
+    try:
+        function = select_function(manifest, function_name)
+    except PublishError as exc:
+        problems.append(str(exc))
+        return None
+    code = _check_artifact(
+        base, "function", function.name, function.file, function.sha256, problems
+    )
+    count = len(manifest.layers) + len(manifest.external_layers)
+    if count > LAYERS_MAX:
+        problems.append(
+            f"function {function_name!r} would get {count} layers "
+            f"({len(manifest.layers)} built + {len(manifest.external_layers)} external), "
+            f"Lambda allows {LAYERS_MAX}; lower max-layers"
+        )
+    return code
+
+
+def check_artifacts(
+    manifest: Manifest,
+    base: Path,
+    *,
+    function_name: str | None,
+    s3_bucket: str | None,
+) -> CheckedArtifacts:
+    """The zips to publish, checked before any AWS call; a PublishError lists every problem."""
+    problems: list[str] = []
+    layers = _check_layers(manifest, base, problems)
+    code = None
+    if function_name is not None:
+        code = _check_function(manifest, base, function_name, problems)
+    too_big = [a for a in (*layers, *([code] if code else [])) if a.via_s3]
+    if too_big and not s3_bucket:
+        problems.append(
+            "zips over the direct-upload limit of "
+            f"{DIRECT_UPLOAD_MAX:,} bytes need --s3-bucket: "
+            + ", ".join(f"{a.path.name} ({a.size:,} bytes)" for a in too_big)
+        )
+    if problems:
+        raise PublishError("; ".join(problems))
+    return CheckedArtifacts(tuple(layers), code)
