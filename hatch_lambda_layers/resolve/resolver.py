@@ -37,7 +37,8 @@ from resolvelib import Resolver as _Resolver
 
 from ..errors import ResolutionError
 from .graph import DependencyGraph, PinnedPackage, WheelLink, wheel_tags_text
-from .index import IndexFile, PackageIndex, project_of
+from .index import PackageIndex
+from .pages import IndexFile, project_of
 
 if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation
