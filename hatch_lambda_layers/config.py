@@ -44,10 +44,12 @@ TOOL_KEY = "tool.lambda-layers"
 
 Mode = Literal["layers", "fat"]
 Upload = Literal["direct", "s3"]
+# `Config.lock` is one of these keywords (always lower case) or else a lock file path.
+LockKeyword = Literal["auto", "none"]
 
 _RUNTIMES = RUNTIMES
 _ARCHITECTURES = ARCHITECTURES
-_LOCK_KEYWORDS: tuple[str, ...] = ("auto", "none")
+_LOCK_KEYWORDS: tuple[LockKeyword, ...] = get_args(LockKeyword)
 _UPLOADS: tuple[Upload, ...] = get_args(Upload)
 _MODES: tuple[Mode, ...] = get_args(Mode)
 _DEFAULT_REPLAN_MARGIN = 0.10
@@ -109,14 +111,19 @@ class FunctionConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class Config:
-    """The validated tool table. Defaults mirror the documented TOML defaults."""
+    """The validated tool table. Defaults mirror the documented TOML defaults.
+
+    `lock` is ``"auto"`` or ``"none"`` (a `LockKeyword`, normalised to lower case) or, for any
+    other value, the path of a lock file as written, relative to the project root unless
+    absolute; `resolve.locks.find_lock` interprets it.
+    """
 
     runtime: str
     architecture: str = "x86_64"
     provided: tuple[str, ...] = ()
     external_layers: tuple[str, ...] = ()
     max_layers: int = LAYERS_MAX
-    lock: str = "auto"
+    lock: LockKeyword | str = "auto"
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
@@ -432,36 +439,41 @@ def _parse_functions(value: object, key: str, problems: list[str]) -> tuple[Func
         return ()
     functions: list[FunctionConfig] = []
     for name, body in value.items():
-        function_key = _join(key, str(name))
-        if not _RESOURCE_NAME.fullmatch(str(name)):
-            problems.append(
-                f"{function_key} is not a valid function name: "
-                "use 1 to 64 letters, digits, '-' or '_'"
-            )
-        if not isinstance(body, Mapping):
-            problems.append(
-                f'{function_key} must be a table with handler = "module.function", {_got(body)}'
-            )
-            continue
-        table = _Table(body, function_key, problems)
-        table.check_unknown(_FUNCTION_KEYS)
-        handler = table.string("handler")
-        if "handler" not in body:
-            table.problem(
-                "handler", 'is required: the "module.function" Lambda calls, e.g. "app.handler"'
-            )
-        elif handler is not None and (reason := _handler_problem(handler)):
-            table.problem("handler", reason)
-        include: tuple[str, ...] = ()
-        if "include" in body:
-            include = table.array("include", "glob patterns", _check_glob)
-            if isinstance(body["include"], list | tuple) and not body["include"]:
-                table.problem(
-                    "include",
-                    "is empty, so the function would hold nothing; remove it to include everything",
-                )
-        functions.append(FunctionConfig(name=str(name), handler=handler, include=include))
+        function = _parse_function(str(name), body, _join(key, str(name)), problems)
+        if function is not None:
+            functions.append(function)
     return tuple(functions)
+
+
+def _parse_function(
+    name: str, body: object, key: str, problems: list[str]
+) -> FunctionConfig | None:
+    """One ``[functions.<name>]`` table; None when it is not a table at all."""
+    if not _RESOURCE_NAME.fullmatch(name):
+        problems.append(
+            f"{key} is not a valid function name: use 1 to 64 letters, digits, '-' or '_'"
+        )
+    if not isinstance(body, Mapping):
+        problems.append(f'{key} must be a table with handler = "module.function", {_got(body)}')
+        return None
+    table = _Table(body, key, problems)
+    table.check_unknown(_FUNCTION_KEYS)
+    handler = table.string("handler")
+    if "handler" not in body:
+        table.problem(
+            "handler", 'is required: the "module.function" Lambda calls, e.g. "app.handler"'
+        )
+    elif handler is not None and (reason := _handler_problem(handler)):
+        table.problem("handler", reason)
+    include: tuple[str, ...] = ()
+    if "include" in body:
+        include = table.array("include", "glob patterns", _check_glob)
+        if isinstance(body["include"], list | tuple) and not body["include"]:
+            table.problem(
+                "include",
+                "is empty, so the function would hold nothing; remove it to include everything",
+            )
+    return FunctionConfig(name=name, handler=handler, include=include)
 
 
 # --------------------------------------------------------------------------- public API
@@ -476,135 +488,43 @@ def parse_config(table: Mapping[str, Any] | None) -> Config:
         )
     if not isinstance(table, Mapping):
         raise ConfigError(f"{TOOL_KEY} must be a table, {_got(table)}")
-
     problems: list[str] = []
-    t = _Table(table, TOOL_KEY, problems)
-    t.check_unknown(_KNOWN_KEYS)
-
-    if "runtime" not in table:
-        t.problem("runtime", f"is required: one of {_one_of(_RUNTIMES)}")
-    runtime = t.choice("runtime", _RUNTIMES, _RUNTIMES[-1])
-    architecture = t.choice("architecture", _ARCHITECTURES, "x86_64")
-
-    provided = t.array("provided", "distribution names", _check_name)
-
-    external_layers: tuple[str, ...] = ()
-    if "external-layers" in table:
-        external_layers = _string_array(
-            table["external-layers"],
-            t.key("external-layers"),
-            "layer version ARNs",
-            problems,
-            _check_layer_arn,
-            keep_duplicates=True,
-        )
-        raw = table["external-layers"]
-        external_count = len(raw) if isinstance(raw, list | tuple) else 0
-        for arn in sorted({a for a in external_layers if external_layers.count(a) > 1}):
-            t.problem("external-layers", f"lists {json.dumps(arn)} more than once")
-        external_layers = tuple(dict.fromkeys(external_layers))
-    else:
-        external_count = 0
-
-    slots_left = LAYERS_MAX - external_count
-    if slots_left <= 0:
-        t.problem(
-            "external-layers",
-            f"lists {external_count} layers, but Lambda attaches at most {LAYERS_MAX} "
-            f"to a function, leaving none for this project's layers; keep at most "
-            f"{LAYERS_MAX - 1}",
-        )
-    max_layers = t.integer("max-layers", 1, LAYERS_MAX)
-    if max_layers is not None and slots_left > 0 and max_layers > slots_left:
-        t.problem(
-            "max-layers",
-            f"is {max_layers}, but {t.key('external-layers')} already takes {external_count} of "
-            f"Lambda's {LAYERS_MAX} layer slots ({max_layers} + {external_count} > "
-            f"{LAYERS_MAX}); set it to at most {slots_left}",
-        )
-    max_layers_ok = slots_left > 0 and (max_layers is not None or "max-layers" not in table)
-    if max_layers is None:
-        max_layers = max(slots_left, 1)
-
-    lock = "auto"
-    if "lock" in table:
-        lock_value = t.string("lock")
-        lock = lock_value if lock_value is not None else "auto"
-        if lock_value is not None and lock_value.lower() in _LOCK_KEYWORDS:
-            lock = lock_value.lower()
-
-    index_url = None
-    if "index-url" in table:
-        index_url = t.string("index-url")
-        if index_url is not None:
-            index_url, reason = _check_url(index_url)
-            if reason:
-                t.problem("index-url", reason)
-    extra_index_urls = t.array("extra-index-urls", "index URLs", _check_url)
-    find_links = t.array("find-links", "URLs or directories", _check_url_or_path)
-
-    exclude = t.array("exclude", "glob patterns", _check_glob)
-    default_excludes = t.boolean("default-excludes", True)
-    botocore_services = (
-        t.array("botocore-services", "botocore service names", _check_service)
-        if table.get("botocore-services") is not None
-        else None
-    )
-    strip = t.boolean("strip", False)
-    compile_ = t.boolean("compile", False)
-
-    volatile = t.array("volatile", "distribution names", _check_name)
-    stable = t.array("stable", "distribution names", _check_name)
-    for name in (n for n in stable if n in volatile):
-        t.problem(
-            "stable",
-            f"lists {json.dumps(name)}, which {t.key('volatile')} lists too; keep it in one",
-        )
-
-    upload = t.choice("upload", _UPLOADS, "direct")
-    mode = t.choice("mode", _MODES, "layers")
-
-    layers = _parse_layers(table.get("layers"), t.key("layers"), problems)
-    if max_layers_ok and len(layers) > max_layers:
-        t.problem(
-            "layers",
-            f"defines {len(layers)} layers, more than max-layers ({max_layers}); merge groups "
-            f"or raise {t.key('max-layers')}",
-        )
-    for layer, names in layers.items():
-        for name in (n for n in names if n in provided):
-            problems.append(
-                f"{_join(t.key('layers'), layer)} pins {json.dumps(name)}, which "
-                f"{t.key('provided')} leaves out of every layer; remove it from one of them"
-            )
-
-    functions = _parse_functions(table.get("functions"), t.key("functions"), problems)
-    handler = t.string("handler")
-    if handler is not None:
-        if reason := _handler_problem(handler):
-            t.problem("handler", reason)
-        if "functions" in table:
-            t.problem(
-                "handler",
-                f"applies only when {t.key('functions')} is not set; move it into a function table",
-            )
-
-    license_info = t.string("license-info")
-    if license_info is not None and len(license_info) > LICENSE_INFO_MAX:
-        t.problem(
-            "license-info",
-            f"is {len(license_info)} characters long; Lambda accepts at most {LICENSE_INFO_MAX}",
-        )
-    replan_margin = t.number("replan-margin", 0.0, 1.0, _DEFAULT_REPLAN_MARGIN)
-
+    config = _read_config(_Table(table, TOOL_KEY, problems))
     if problems:
         raise ConfigError(problems)
+    return config
+
+
+def _read_config(t: _Table) -> Config:
+    """Every key of the tool table, in documentation order; problems go to `t.problems`.
+
+    The returned `Config` holds defaults where a key had a problem, so it is only meaningful
+    when `t.problems` stayed empty.
+    """
+    t.check_unknown(_KNOWN_KEYS)
+    runtime, architecture = _parse_target(t)
+    provided = t.array("provided", "distribution names", _check_name)
+    slots = _parse_slots(t)
+    lock = _parse_lock(t)
+    index_url, extra_index_urls, find_links = _parse_index(t)
+    exclude = t.array("exclude", "glob patterns", _check_glob)
+    default_excludes = t.boolean("default-excludes", True)
+    botocore_services = _parse_botocore_services(t)
+    strip = t.boolean("strip", False)
+    compile_ = t.boolean("compile", False)
+    volatile, stable = _parse_rates(t)
+    upload = t.choice("upload", _UPLOADS, "direct")
+    mode = t.choice("mode", _MODES, "layers")
+    layers = _parse_pinned_layers(t, slots, provided)
+    functions, handler = _parse_handlers(t)
+    license_info = _parse_license_info(t)
+    replan_margin = t.number("replan-margin", 0.0, 1.0, _DEFAULT_REPLAN_MARGIN)
     return Config(
         runtime=runtime,
         architecture=architecture,
         provided=provided,
-        external_layers=external_layers,
-        max_layers=max_layers,
+        external_layers=slots.external_layers,
+        max_layers=slots.max_layers,
         lock=lock,
         index_url=index_url,
         extra_index_urls=extra_index_urls,
@@ -624,6 +544,164 @@ def parse_config(table: Mapping[str, Any] | None) -> Config:
         license_info=license_info,
         replan_margin=replan_margin,
     )
+
+
+# --------------------------------------------------------------------------- key groups
+# Each reads one group of keys from the tool table and appends its problems to the shared list.
+
+
+def _parse_target(t: _Table) -> tuple[str, str]:
+    """`runtime` (required) and `architecture`."""
+    if "runtime" not in t.data:
+        t.problem("runtime", f"is required: one of {_one_of(_RUNTIMES)}")
+    runtime = t.choice("runtime", _RUNTIMES, _RUNTIMES[-1])
+    architecture = t.choice("architecture", _ARCHITECTURES, "x86_64")
+    return runtime, architecture
+
+
+@dataclass(frozen=True)
+class _Slots:
+    """How Lambda's layer slots are shared between external layers and this project's layers."""
+
+    external_layers: tuple[str, ...]
+    max_layers: int
+    # False when `max_layers` is a fallback after a problem, so other checks must not use it.
+    max_layers_ok: bool
+
+
+def _parse_external_layers(t: _Table) -> tuple[tuple[str, ...], int]:
+    """`external-layers` without duplicates, and how many slots the array as written takes."""
+    if "external-layers" not in t.data:
+        return (), 0
+    raw = t.data["external-layers"]
+    arns = _string_array(
+        raw,
+        t.key("external-layers"),
+        "layer version ARNs",
+        t.problems,
+        _check_layer_arn,
+        keep_duplicates=True,
+    )
+    for arn in sorted({a for a in arns if arns.count(a) > 1}):
+        t.problem("external-layers", f"lists {json.dumps(arn)} more than once")
+    count = len(raw) if isinstance(raw, list | tuple) else 0
+    return tuple(dict.fromkeys(arns)), count
+
+
+def _parse_slots(t: _Table) -> _Slots:
+    """`external-layers` and `max-layers`: together at most Lambda's layer limit."""
+    external_layers, external_count = _parse_external_layers(t)
+    slots_left = LAYERS_MAX - external_count
+    if slots_left <= 0:
+        t.problem(
+            "external-layers",
+            f"lists {external_count} layers, but Lambda attaches at most {LAYERS_MAX} "
+            f"to a function, leaving none for this project's layers; keep at most "
+            f"{LAYERS_MAX - 1}",
+        )
+    max_layers = t.integer("max-layers", 1, LAYERS_MAX)
+    if max_layers is not None and slots_left > 0 and max_layers > slots_left:
+        t.problem(
+            "max-layers",
+            f"is {max_layers}, but {t.key('external-layers')} already takes {external_count} of "
+            f"Lambda's {LAYERS_MAX} layer slots ({max_layers} + {external_count} > "
+            f"{LAYERS_MAX}); set it to at most {slots_left}",
+        )
+    max_layers_ok = slots_left > 0 and (max_layers is not None or "max-layers" not in t.data)
+    return _Slots(
+        external_layers=external_layers,
+        max_layers=max(slots_left, 1) if max_layers is None else max_layers,
+        max_layers_ok=max_layers_ok,
+    )
+
+
+def _parse_lock(t: _Table) -> str:
+    """`lock`: the keywords in lower case, any other string as written (a path)."""
+    if "lock" not in t.data:
+        return "auto"
+    value = t.string("lock")
+    if value is None:
+        return "auto"
+    return value.lower() if value.lower() in _LOCK_KEYWORDS else value
+
+
+def _parse_index(t: _Table) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """`index-url`, `extra-index-urls` and `find-links`."""
+    index_url = None
+    if "index-url" in t.data:
+        index_url = t.string("index-url")
+        if index_url is not None:
+            index_url, reason = _check_url(index_url)
+            if reason:
+                t.problem("index-url", reason)
+    extra_index_urls = t.array("extra-index-urls", "index URLs", _check_url)
+    find_links = t.array("find-links", "URLs or directories", _check_url_or_path)
+    return index_url, extra_index_urls, find_links
+
+
+def _parse_botocore_services(t: _Table) -> tuple[str, ...] | None:
+    """`botocore-services`: None when unset (keep every service)."""
+    if t.data.get("botocore-services") is None:
+        return None
+    return t.array("botocore-services", "botocore service names", _check_service)
+
+
+def _parse_rates(t: _Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`volatile` and `stable`, which must not share a name."""
+    volatile = t.array("volatile", "distribution names", _check_name)
+    stable = t.array("stable", "distribution names", _check_name)
+    for name in (n for n in stable if n in volatile):
+        t.problem(
+            "stable",
+            f"lists {json.dumps(name)}, which {t.key('volatile')} lists too; keep it in one",
+        )
+    return volatile, stable
+
+
+def _parse_pinned_layers(
+    t: _Table, slots: _Slots, provided: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    """`[layers]`: no more groups than `max-layers`, and no package that `provided` omits."""
+    layers = _parse_layers(t.data.get("layers"), t.key("layers"), t.problems)
+    if slots.max_layers_ok and len(layers) > slots.max_layers:
+        t.problem(
+            "layers",
+            f"defines {len(layers)} layers, more than max-layers ({slots.max_layers}); merge "
+            f"groups or raise {t.key('max-layers')}",
+        )
+    for layer, names in layers.items():
+        for name in (n for n in names if n in provided):
+            t.problems.append(
+                f"{_join(t.key('layers'), layer)} pins {json.dumps(name)}, which "
+                f"{t.key('provided')} leaves out of every layer; remove it from one of them"
+            )
+    return layers
+
+
+def _parse_handlers(t: _Table) -> tuple[tuple[FunctionConfig, ...], str | None]:
+    """`[functions]` and the top-level `handler`, which only applies without them."""
+    functions = _parse_functions(t.data.get("functions"), t.key("functions"), t.problems)
+    handler = t.string("handler")
+    if handler is not None:
+        if reason := _handler_problem(handler):
+            t.problem("handler", reason)
+        if "functions" in t.data:
+            t.problem(
+                "handler",
+                f"applies only when {t.key('functions')} is not set; move it into a function table",
+            )
+    return functions, handler
+
+
+def _parse_license_info(t: _Table) -> str | None:
+    """`license-info`, within Lambda's length limit."""
+    license_info = t.string("license-info")
+    if license_info is not None and len(license_info) > LICENSE_INFO_MAX:
+        t.problem(
+            "license-info",
+            f"is {len(license_info)} characters long; Lambda accepts at most {LICENSE_INFO_MAX}",
+        )
+    return license_info
 
 
 def pyproject_path(project_root: str | os.PathLike[str]) -> Path:

@@ -13,14 +13,7 @@ import urllib3
 
 from hatch_lambda_layers.errors import ConfigError, FetchError, HashMismatchError
 from hatch_lambda_layers.resolve.http import HttpSession, redact_url
-from hatch_lambda_layers.resolve.index import (
-    ACCEPT,
-    IndexClient,
-    IndexFile,
-    parse_html_page,
-    parse_json_page,
-    project_of,
-)
+from hatch_lambda_layers.resolve.index import IndexClient
 from hatch_lambda_layers.resolve.indexconfig import (
     NO_INDEX_MESSAGE,
     IndexSettings,
@@ -28,6 +21,13 @@ from hatch_lambda_layers.resolve.indexconfig import (
     index_settings,
     pip_config_files,
     pip_default_index,
+)
+from hatch_lambda_layers.resolve.pages import (
+    ACCEPT,
+    IndexFile,
+    parse_html_page,
+    parse_json_page,
+    project_of,
 )
 from tests import localindex
 from tests.localindex import LocalIndex

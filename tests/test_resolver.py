@@ -11,8 +11,9 @@ from hatch_lambda_layers.errors import ResolutionError
 from hatch_lambda_layers.resolve.fetch import fetch_wheels
 from hatch_lambda_layers.resolve.graph import DependencyGraph, select_wheel
 from hatch_lambda_layers.resolve.http import HttpSession
-from hatch_lambda_layers.resolve.index import IndexClient, IndexFile, ProjectPage
+from hatch_lambda_layers.resolve.index import IndexClient
 from hatch_lambda_layers.resolve.indexconfig import IndexSettings
+from hatch_lambda_layers.resolve.pages import IndexFile, ProjectPage
 from hatch_lambda_layers.resolve.resolver import resolve
 from hatch_lambda_layers.targets import Target, get_target
 from tests import localindex

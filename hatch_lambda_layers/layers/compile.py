@@ -23,8 +23,10 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError, LambdaLayersError
 from ..targets import Target
@@ -100,70 +102,108 @@ def compile_package(
     interpreter = python or find_target_python(target, environ, runner=runner)
     if interpreter is None:
         raise no_python_error(target)
-    root = install_root.rstrip("/")
     datas = read_entries(sources)
-
     with tempfile.TemporaryDirectory(prefix="hll-compile-") as tmp:
         base = Path(tmp)
         tree = base / "tree"
-        jobs: list[list[str]] = []
-        by_source: dict[str, Entry] = {}
-        for entry, data in zip(sources, datas, strict=True):
-            source = tree / entry.path
-            source.parent.mkdir(parents=True, exist_ok=True)
-            source.write_bytes(data)
-            cfile = tree / cache_path(entry.path, target)
-            jobs.append([str(source), str(cfile), f"{root}/{entry.path}"])
-            by_source[str(source)] = entry
-        try:
-            result = runner(
-                [interpreter, "-S", "-s", "-c", _COMPILE_SCRIPT],
-                input=json.dumps(jobs).encode(),
-                capture_output=True,
-                check=False,
-                # An empty working directory: `-c` puts it first on sys.path.
-                cwd=str(base),
-                env=child_env(environ, PYTHONHASHSEED="0"),
-            )
-        except OSError as exc:
-            raise LambdaLayersError(
-                f"cannot run {interpreter} to compile {pkg.wheel_path.name}: {exc}; "
-                f"set {PYTHON_ENV_PREFIX}{target.python_version[0]}_{target.python_version[1]}"
-                " to a working interpreter"
-            ) from exc
-        try:
-            report = json.loads(result.stdout)
-        except (TypeError, ValueError):
-            report = None
-        if result.returncode != 0 or not isinstance(report, dict):
-            detail = last_line(result.stderr) or f"exit status {result.returncode}"
-            raise LambdaLayersError(
-                f"compiling {len(jobs)} files of {pkg.wheel_path.name} with {interpreter} "
-                f"failed: {detail}"
-            )
-        x, y = target.python_version
-        if (
-            report.get("implementation") != "cpython"
-            or report.get("version") != [x, y]
-            or report.get("cache_tag") != f"cpython-{x}{y}"
-        ):
-            raise ConfigError(
-                f"{interpreter} is {report.get('implementation')} "
-                f"{'.'.join(map(str, report.get('version') or []))}, not CPython {x}.{y}: it "
-                f"cannot write bytecode for {target.runtime}; set {PYTHON_ENV_PREFIX}{x}_{y}"
-            )
+        jobs, by_source = _write_sources(tree, sources, datas, target, install_root.rstrip("/"))
+        command = _Command(interpreter, runner, environ, base, pkg.wheel_path.name)
+        report = _run_compiler(command, jobs, target)
+        _check_interpreter(report, interpreter, target)
         if on_skip is not None:
             for source, reason in report.get("failed", []):
                 on_skip(by_source[source].path, str(reason))
-        generated: dict[str, Entry] = {}
-        for source in report.get("compiled", []):
-            entry = by_source[source]
-            pyc = cache_path(entry.path, target)
-            generated[pyc] = BytesEntry(
-                path=pyc,
-                data=(tree / pyc).read_bytes(),
-                mode=PYC_MODE,
-                origin=f"{entry.source} (compiled for {target.runtime})",
-            )
+        generated = _read_pycs(report, by_source, tree, target)
     kept = [e for e in pkg.entries if e.path not in generated]
     return pkg.with_entries([*kept, *generated.values()])
+
+
+def _write_sources(
+    tree: Path, sources: Sequence[Entry], datas: Sequence[bytes], target: Target, root: str
+) -> tuple[list[list[str]], dict[str, Entry]]:
+    """Write each source under `tree`; the compile jobs ``[source, pyc, embedded path]`` and
+    source file -> entry."""
+    jobs: list[list[str]] = []
+    by_source: dict[str, Entry] = {}
+    for entry, data in zip(sources, datas, strict=True):
+        source = tree / entry.path
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_bytes(data)
+        cfile = tree / cache_path(entry.path, target)
+        jobs.append([str(source), str(cfile), f"{root}/{entry.path}"])
+        by_source[str(source)] = entry
+    return jobs, by_source
+
+
+@dataclass(frozen=True)
+class _Command:
+    """How to run the compile script: which interpreter, how, where, and for which wheel."""
+
+    interpreter: str
+    runner: Runner
+    environ: Mapping[str, str]
+    cwd: Path
+    wheel_name: str
+
+
+def _run_compiler(command: _Command, jobs: list[list[str]], target: Target) -> dict[str, Any]:
+    """Run the compile script on `jobs`; its JSON report."""
+    try:
+        result = command.runner(
+            [command.interpreter, "-S", "-s", "-c", _COMPILE_SCRIPT],
+            input=json.dumps(jobs).encode(),
+            capture_output=True,
+            check=False,
+            # An empty working directory: `-c` puts it first on sys.path.
+            cwd=str(command.cwd),
+            env=child_env(command.environ, PYTHONHASHSEED="0"),
+        )
+    except OSError as exc:
+        raise LambdaLayersError(
+            f"cannot run {command.interpreter} to compile {command.wheel_name}: {exc}; "
+            f"set {PYTHON_ENV_PREFIX}{target.python_version[0]}_{target.python_version[1]}"
+            " to a working interpreter"
+        ) from exc
+    try:
+        report = json.loads(result.stdout)
+    except (TypeError, ValueError):
+        report = None
+    if result.returncode != 0 or not isinstance(report, dict):
+        detail = last_line(result.stderr) or f"exit status {result.returncode}"
+        raise LambdaLayersError(
+            f"compiling {len(jobs)} files of {command.wheel_name} with {command.interpreter} "
+            f"failed: {detail}"
+        )
+    return report
+
+
+def _check_interpreter(report: Mapping[str, Any], interpreter: str, target: Target) -> None:
+    """The report must come from CPython of the target's X.Y."""
+    x, y = target.python_version
+    if (
+        report.get("implementation") != "cpython"
+        or report.get("version") != [x, y]
+        or report.get("cache_tag") != f"cpython-{x}{y}"
+    ):
+        raise ConfigError(
+            f"{interpreter} is {report.get('implementation')} "
+            f"{'.'.join(map(str, report.get('version') or []))}, not CPython {x}.{y}: it "
+            f"cannot write bytecode for {target.runtime}; set {PYTHON_ENV_PREFIX}{x}_{y}"
+        )
+
+
+def _read_pycs(
+    report: Mapping[str, Any], by_source: Mapping[str, Entry], tree: Path, target: Target
+) -> dict[str, Entry]:
+    """pyc path -> entry for every source the report lists as compiled."""
+    generated: dict[str, Entry] = {}
+    for source in report.get("compiled", []):
+        entry = by_source[source]
+        pyc = cache_path(entry.path, target)
+        generated[pyc] = BytesEntry(
+            path=pyc,
+            data=(tree / pyc).read_bytes(),
+            mode=PYC_MODE,
+            origin=f"{entry.source} (compiled for {target.runtime})",
+        )
+    return generated

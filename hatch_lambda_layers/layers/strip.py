@@ -141,40 +141,22 @@ def strip_package(
     cannot process raises LambdaLayersError naming it, unless `on_skip` is given: then it is
     reported there and kept as it was. Entries are only replaced when stripping saved bytes.
     """
-    candidates = [e for e in pkg.entries if is_shared_object(e.path)]
-    if not candidates:
-        return pkg
-    datas = read_entries(candidates)
-    todo = [
-        (entry, data)
-        for entry, data in zip(candidates, datas, strict=True)
-        if elf_machine(data) == target.machine
-    ]
+    todo = _target_objects(pkg, target)
     if not todo:
         return pkg
     tool = strip_tool or find_strip_tool(target, environ)
     if tool is None:
         raise _no_strip_tool(target)
-
     workers = max(1, min(len(todo), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(
             pool.map(lambda job: _strip_one(tool, job[0], job[1], runner, environ), todo)
         )
-
     replaced: dict[str, Entry] = {}
     for (entry, data), outcome in zip(todo, results, strict=True):
         if isinstance(outcome, str):
-            message = (
-                f'cannot strip "{entry.path}" from {pkg.wheel_path.name}: {outcome}; '
-                "set tool.lambda-layers.strip = false or point "
-                f"{STRIP_ENV} at a strip tool for {target.machine}"
-            )
-            if on_skip is None:
-                raise LambdaLayersError(message)
-            on_skip(entry.path, outcome)
-            continue
-        if len(outcome) < len(data):
+            _strip_failed(pkg, entry, outcome, target, on_skip)
+        elif len(outcome) < len(data):
             replaced[entry.path] = BytesEntry(
                 path=entry.path,
                 data=outcome,
@@ -184,3 +166,29 @@ def strip_package(
     if not replaced:
         return pkg
     return pkg.with_entries(replaced.get(e.path, e) for e in pkg.entries)
+
+
+def _target_objects(pkg: PackageFiles, target: Target) -> list[tuple[Entry, bytes]]:
+    """The package's shared objects whose ELF machine is the target's, with their bytes."""
+    candidates = [e for e in pkg.entries if is_shared_object(e.path)]
+    if not candidates:
+        return []
+    datas = read_entries(candidates)
+    return [
+        (entry, data)
+        for entry, data in zip(candidates, datas, strict=True)
+        if elf_machine(data) == target.machine
+    ]
+
+
+def _strip_failed(
+    pkg: PackageFiles, entry: Entry, reason: str, target: Target, on_skip: SkipReporter | None
+) -> None:
+    """Report a shared object strip could not process to `on_skip`, or raise without one."""
+    if on_skip is None:
+        raise LambdaLayersError(
+            f'cannot strip "{entry.path}" from {pkg.wheel_path.name}: {reason}; '
+            "set tool.lambda-layers.strip = false or point "
+            f"{STRIP_ENV} at a strip tool for {target.machine}"
+        )
+    on_skip(entry.path, reason)

@@ -13,12 +13,13 @@ import os
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from ..errors import LambdaLayersError, UnsafeWheelError
-from .entries import Entry, PackageFiles, ZipSourceEntry, entry_overhead
+from .entries import PackageFiles, ZipSourceEntry, entry_overhead
 from .layout import LayoutOptions, layout_wheel
 from .zipformat import CHUNK, COPYABLE_METHODS, FLAG_ENCRYPTED, deflate_stream
 
@@ -88,72 +89,91 @@ def read_wheel(
             f"cannot open wheel {wheel_path}: {exc}; delete it so it is downloaded again"
         ) from exc
     with zf:
-        infos = zf.infolist()
-        placements = layout_wheel(
-            wheel_path.name, [(i.filename, _unix_attr(i)) for i in infos], options
-        )
-        record = _record_hashes(zf, [i.filename for i in infos])
-        entries: list[Entry] = []
-        for info, placement in zip(infos, placements, strict=True):
-            if placement.target is None:
-                continue
-            if info.flag_bits & FLAG_ENCRYPTED:
-                raise UnsafeWheelError(
-                    f'wheel {wheel_path.name} has an encrypted member "{info.filename}"; '
-                    "a wheel cannot be installed from encrypted members, rebuild it"
-                )
-            recorded = record.get(info.filename)
-            if recorded is not None and recorded[1] is not None and recorded[1] != info.file_size:
-                raise LambdaLayersError(
-                    f'wheel {wheel_path.name}: RECORD gives "{info.filename}" {recorded[1]} '
-                    f"bytes but the member has {info.file_size}; the wheel is corrupt, rebuild it"
-                )
-            if recorded is None or verify:
-                try:
-                    sha = _member_sha256(zf, info)
-                except (zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
-                    raise LambdaLayersError(
-                        f'wheel {wheel_path.name}: cannot read member "{info.filename}": {exc}'
-                    ) from exc
-                if recorded is not None and recorded[0] != sha:
-                    raise LambdaLayersError(
-                        f'wheel {wheel_path.name}: member "{info.filename}" does not match its '
-                        "RECORD hash; the wheel is corrupt or tampered with, fetch it again"
-                    )
-            else:
-                sha = recorded[0]
-            if info.compress_type in COPYABLE_METHODS:
-                out_type, out_size = info.compress_type, info.compress_size
-            else:
-                out_type, out_size = zipfile.ZIP_DEFLATED, _deflated_size(zf, info)
-            entries.append(
-                ZipSourceEntry(
-                    path=placement.target,
-                    mode=placement.mode,
-                    size=info.file_size,
-                    compressed_size=out_size,
-                    crc32=info.CRC,
-                    compress_type=out_type,
-                    wheel_path=wheel_path,
-                    member=info.filename,
-                    header_offset=info.header_offset,
-                    sha256=sha,
-                    source_compress_type=info.compress_type,
-                )
-            )
+        entries = _placed_entries(_Wheel(zf, wheel_path), options, verify=verify)
     entries.sort(key=lambda e: e.path)
     return PackageFiles(
         name=name,
         version=str(version),
         wheel_path=wheel_path,
         entries=tuple(entries),
-        size_unzipped=sum(e.size for e in entries if isinstance(e, ZipSourceEntry)),
-        size_zipped=sum(
-            e.compressed_size + entry_overhead(e.path)
-            for e in entries
-            if isinstance(e, ZipSourceEntry)
-        ),
+        size_unzipped=sum(e.size for e in entries),
+        size_zipped=sum(e.compressed_size + entry_overhead(e.path) for e in entries),
     )
+
+
+@dataclass(frozen=True)
+class _Wheel:
+    """An open wheel and its path, for reading members and naming it in errors."""
+
+    zf: zipfile.ZipFile
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def _placed_entries(wheel: _Wheel, options: LayoutOptions, *, verify: bool) -> list[ZipSourceEntry]:
+    """An entry for every member `layout` keeps, in the wheel's member order."""
+    infos = wheel.zf.infolist()
+    placements = layout_wheel(wheel.name, [(i.filename, _unix_attr(i)) for i in infos], options)
+    record = _record_hashes(wheel.zf, [i.filename for i in infos])
+    entries: list[ZipSourceEntry] = []
+    for info, placement in zip(infos, placements, strict=True):
+        if placement.target is None:
+            continue
+        sha = _member_digest(wheel, info, record.get(info.filename), verify=verify)
+        if info.compress_type in COPYABLE_METHODS:
+            out_type, out_size = info.compress_type, info.compress_size
+        else:
+            out_type, out_size = zipfile.ZIP_DEFLATED, _deflated_size(wheel.zf, info)
+        entries.append(
+            ZipSourceEntry(
+                path=placement.target,
+                mode=placement.mode,
+                size=info.file_size,
+                compressed_size=out_size,
+                crc32=info.CRC,
+                compress_type=out_type,
+                wheel_path=wheel.path,
+                member=info.filename,
+                header_offset=info.header_offset,
+                sha256=sha,
+                source_compress_type=info.compress_type,
+            )
+        )
+    return entries
+
+
+def _member_digest(
+    wheel: _Wheel, info: zipfile.ZipInfo, recorded: tuple[str, int | None] | None, *, verify: bool
+) -> str:
+    """The sha256 hex of a member: RECORD's, checked against the member when `verify` (or
+    computed when RECORD does not list it). Encrypted or corrupt members are errors."""
+    if info.flag_bits & FLAG_ENCRYPTED:
+        raise UnsafeWheelError(
+            f'wheel {wheel.name} has an encrypted member "{info.filename}"; '
+            "a wheel cannot be installed from encrypted members, rebuild it"
+        )
+    if recorded is not None and recorded[1] is not None and recorded[1] != info.file_size:
+        raise LambdaLayersError(
+            f'wheel {wheel.name}: RECORD gives "{info.filename}" {recorded[1]} '
+            f"bytes but the member has {info.file_size}; the wheel is corrupt, rebuild it"
+        )
+    if recorded is not None and not verify:
+        return recorded[0]
+    try:
+        sha = _member_sha256(wheel.zf, info)
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
+        raise LambdaLayersError(
+            f'wheel {wheel.name}: cannot read member "{info.filename}": {exc}'
+        ) from exc
+    if recorded is not None and recorded[0] != sha:
+        raise LambdaLayersError(
+            f'wheel {wheel.name}: member "{info.filename}" does not match its '
+            "RECORD hash; the wheel is corrupt or tampered with, fetch it again"
+        )
+    return sha
 
 
 def read_metadata(path: str | os.PathLike[str]) -> str:

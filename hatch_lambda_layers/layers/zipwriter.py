@@ -18,7 +18,7 @@ import os
 import secrets
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -219,36 +219,11 @@ def write_zip(
     dos_time, dos_date = dos_datetime(resolve_epoch(epoch))
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    hashes: list[tuple[str, int, str]] = []
     try:
         # os.open with 0o666 lets the umask decide the final permissions, like any new file.
         with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as out:
             writer = _ZipWriter(out, dos_time, dos_date, target)
-            with contextlib.ExitStack() as stack:
-                sources: dict[Path, BinaryIO] = {}
-                for entry in ordered:
-                    if (
-                        isinstance(entry, ZipSourceEntry)
-                        and entry.source_compress_type == entry.compress_type
-                    ):
-                        if entry.wheel_path not in sources:
-                            sources[entry.wheel_path] = stack.enter_context(
-                                entry.wheel_path.open("rb")
-                            )
-                        w = writer.add(
-                            entry.path,
-                            entry.mode,
-                            entry.compress_type,
-                            entry.crc32,
-                            entry.compressed_size,
-                            entry.size,
-                        )
-                        out.write(writer.local_header(w))
-                        _copy_raw(entry, sources[entry.wheel_path], out)
-                        sha = entry.sha256
-                    else:
-                        sha = _write_streamed(writer, entry)
-                    hashes.append((entry.path, entry.mode, sha))
+            hashes = _write_entries(writer, ordered)
             writer.finish()
             out.flush()
             os.fsync(out.fileno())
@@ -269,3 +244,38 @@ def write_zip(
         size_unzipped=sum(w.size for w in writer.written),
         entry_count=len(writer.written),
     )
+
+
+def _write_entries(writer: _ZipWriter, ordered: Sequence[Entry]) -> list[tuple[str, int, str]]:
+    """Write every entry, in order: wheel members whose compression is kept are copied raw,
+    the rest deflated here. Returns (path, mode, sha256 hex) of each, for the content hash."""
+    hashes: list[tuple[str, int, str]] = []
+    with contextlib.ExitStack() as stack:
+        sources: dict[Path, BinaryIO] = {}
+        for entry in ordered:
+            if (
+                isinstance(entry, ZipSourceEntry)
+                and entry.source_compress_type == entry.compress_type
+            ):
+                if entry.wheel_path not in sources:
+                    sources[entry.wheel_path] = stack.enter_context(entry.wheel_path.open("rb"))
+                _write_copied(writer, entry, sources[entry.wheel_path])
+                sha = entry.sha256
+            else:
+                sha = _write_streamed(writer, entry)
+            hashes.append((entry.path, entry.mode, sha))
+    return hashes
+
+
+def _write_copied(writer: _ZipWriter, entry: ZipSourceEntry, source: BinaryIO) -> None:
+    """A local header from the entry's recorded sizes and CRC, then the member's raw bytes."""
+    w = writer.add(
+        entry.path,
+        entry.mode,
+        entry.compress_type,
+        entry.crc32,
+        entry.compressed_size,
+        entry.size,
+    )
+    writer.out.write(writer.local_header(w))
+    _copy_raw(entry, source, writer.out)

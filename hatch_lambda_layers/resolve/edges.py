@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -16,10 +15,6 @@ from packaging.utils import NormalizedName, canonicalize_name
 from ..errors import LockError
 from .graph import DependencyGraph, PinnedPackage
 
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - exercised on Python 3.10 only
-    pass
 if TYPE_CHECKING:
     from ..targets import Target
 from .lockfields import MarkerEnv
@@ -148,11 +143,37 @@ def edges_from_metadata(
     METADATA keeps no edges only if it has no wheels (it cannot be bundled anyway). With
     `project_name`, requirements on the project itself widen its extras.
     """
-    lock_name = graph.source
     texts = {canonicalize_name(k): v for k, v in metadata.items()}
     project = canonicalize_name(project_name) if project_name else None
     active = _project_roots(graph, target, project_requirements, extras, project_name)
     roots = tuple(sorted(active))
+    edges = _metadata_edges(graph, texts, active, target, project)
+    packages = tuple(
+        PinnedPackage(
+            name=p.name,
+            version=p.version,
+            wheels=p.wheels,
+            dependencies=tuple(sorted(edges[p.name])),
+            has_sdist=p.has_sdist,
+        )
+        for p in graph.packages
+        if p.name in edges
+    )
+    return DependencyGraph(roots=roots, packages=packages, source=graph.source)
+
+
+def _metadata_edges(
+    graph: DependencyGraph,
+    texts: Mapping[NormalizedName, str],
+    active: dict[NormalizedName, set[str]],
+    target: Target,
+    project: NormalizedName | None,
+) -> dict[NormalizedName, set[NormalizedName]]:
+    """name -> dependencies of every package reached from the roots in `active`.
+
+    `active` (name -> the extras asked of it) grows as the walk goes; a package is expanded
+    again whenever it is reached with new extras.
+    """
     env = MarkerEnv(target.marker_environment)
     edges: dict[NormalizedName, set[NormalizedName]] = {}
     expanded: dict[NormalizedName, frozenset[str]] = {}
@@ -163,18 +184,10 @@ def edges_from_metadata(
             continue
         expanded[name] = frozenset(active[name])
         package = graph[name]
-        where = f"{lock_name}: {package.name} {package.version} METADATA"
-        text = texts.get(name)
-        if text is None:
-            if package.wheels:
-                raise LockError(
-                    f"{where} is missing, so its dependencies are unknown; the pipeline must "
-                    f"pass the METADATA of every pinned wheel"
-                )
-            edges[name] = set()
-            continue
-        raw, _ = parse_email(text)
-        for requirement in _requirements(raw.get("requires_dist", []), where):
+        where = f"{graph.source}: {package.name} {package.version} METADATA"
+        edges.setdefault(name, set())
+        for requirement in _requires_dist(package, texts.get(name), where):
+            # Evaluated one by one: a self-reference earlier in the list widens `active[name]`.
             if not _applies(requirement, env, sorted(active[name]), where):
                 continue
             dep = canonicalize_name(requirement.name)
@@ -186,27 +199,39 @@ def edges_from_metadata(
                 if frozenset(active[name]) != expanded[name]:
                     pending.append(name)
                 continue
-            if dep not in graph:
-                raise LockError(
-                    f"{lock_name}: does not pin {requirement.name}, which {package.name} "
-                    f"{package.version} requires on {target.describe()} ({requirement}); "
-                    f"re-create the lock file"
-                )
-            edges.setdefault(name, set()).add(dep)
+            _check_pinned(graph, requirement, package, target)
+            edges[name].add(dep)
             known = active.setdefault(dep, set())
             new_extras = {canonicalize_name(e) for e in requirement.extras}
             if dep not in expanded or not new_extras <= known:
                 known |= new_extras
                 pending.append(dep)
-    packages = tuple(
-        PinnedPackage(
-            name=p.name,
-            version=p.version,
-            wheels=p.wheels,
-            dependencies=tuple(sorted(edges.get(p.name, ()))),
-            has_sdist=p.has_sdist,
+    return edges
+
+
+def _requires_dist(package: PinnedPackage, text: str | None, where: str) -> list[Requirement]:
+    """The ``Requires-Dist`` entries of `package`'s METADATA `text`.
+
+    Missing METADATA means no dependencies for a package without wheels (it cannot be bundled),
+    and is an error otherwise.
+    """
+    if text is None:
+        if package.wheels:
+            raise LockError(
+                f"{where} is missing, so its dependencies are unknown; the pipeline must "
+                f"pass the METADATA of every pinned wheel"
+            )
+        return []
+    raw, _ = parse_email(text)
+    return _requirements(raw.get("requires_dist", []), where)
+
+
+def _check_pinned(
+    graph: DependencyGraph, requirement: Requirement, package: PinnedPackage, target: Target
+) -> None:
+    if canonicalize_name(requirement.name) not in graph:
+        raise LockError(
+            f"{graph.source}: does not pin {requirement.name}, which {package.name} "
+            f"{package.version} requires on {target.describe()} ({requirement}); "
+            f"re-create the lock file"
         )
-        for p in graph.packages
-        if p.name in expanded
-    )
-    return DependencyGraph(roots=roots, packages=packages, source=lock_name)

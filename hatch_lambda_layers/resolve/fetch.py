@@ -129,26 +129,8 @@ def _download(
     """Stream ``url`` to a temp file in the cache, hashing as it goes; rename into place."""
     for attempt in range(STREAM_ATTEMPTS):
         handle, tmp = cache.temp_file()
-        counted = 0
         try:
-            digest = hashlib.sha256()
-            with handle, session.open(url) as response:
-                if response.status != 200:
-                    where = f"HTTP status {response.status}"
-                    if local_path(url) is not None:
-                        where = "no such file"
-                    raise FetchError(
-                        f"could not download {filename} from {redact_url(url)}: {where}"
-                    )
-                if tracker is not None and known_size is None and response.length is not None:
-                    tracker.update(filename, total=response.length)
-                for block in response.chunks:
-                    handle.write(block)
-                    digest.update(block)
-                    counted += len(block)
-                    if tracker is not None:
-                        tracker.update(filename, done=len(block))
-            actual = digest.hexdigest()
+            actual = _stream(session, url, filename, handle, tracker, known_size)
             if expected is not None and actual != expected:
                 raise HashMismatchError(
                     f"hash mismatch for {filename} from {redact_url(url)}: expected sha256 "
@@ -160,8 +142,6 @@ def _download(
             os.replace(tmp, dest)
             return dest
         except (ProtocolError, ReadTimeoutError) as exc:
-            if tracker is not None and counted:
-                tracker.update(filename, done=-counted)
             if attempt + 1 == STREAM_ATTEMPTS:
                 raise FetchError(
                     f"download of {filename} from {redact_url(url)} failed: {exc}"
@@ -170,6 +150,42 @@ def _download(
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
     raise AssertionError("unreachable")
+
+
+def _stream(
+    session: Session,
+    url: str,
+    filename: str,
+    handle: IO[bytes],
+    tracker: _Tracker | None,
+    known_size: int | None,
+) -> str:
+    """Write the body of ``url`` to `handle` (closed after) and return its sha256 hex.
+
+    When the stream breaks, the bytes already counted are taken back from `tracker`.
+    """
+    digest = hashlib.sha256()
+    counted = 0
+    try:
+        with handle, session.open(url) as response:
+            if response.status != 200:
+                where = f"HTTP status {response.status}"
+                if local_path(url) is not None:
+                    where = "no such file"
+                raise FetchError(f"could not download {filename} from {redact_url(url)}: {where}")
+            if tracker is not None and known_size is None and response.length is not None:
+                tracker.update(filename, total=response.length)
+            for block in response.chunks:
+                handle.write(block)
+                digest.update(block)
+                counted += len(block)
+                if tracker is not None:
+                    tracker.update(filename, done=len(block))
+    except (ProtocolError, ReadTimeoutError):
+        if tracker is not None and counted:
+            tracker.update(filename, done=-counted)
+        raise
+    return digest.hexdigest()
 
 
 def _rehash_default(rehash: bool | None) -> bool:
@@ -221,6 +237,18 @@ def fetch_wheels(
     digest mismatch raises :class:`HashMismatchError` and leaves nothing in the cache. When
     several downloads fail, the error of the first failing link (in input order) is raised.
     """
+    unique = _unique_links(links, allow_unhashed=allow_unhashed)
+    if not unique:
+        return {}
+    cache = _Cache(cache_dir or default_cache_dir(), rehash=_rehash_default(rehash))
+    session: Session = http or HttpSession()
+    total_bytes = sum(link.size or 0 for link in unique.values())
+    tracker = _Tracker(len(unique), total_bytes, progress)
+    return _run_all(unique, lambda link: _fetch_wheel(session, cache, tracker, link), max_workers)
+
+
+def _unique_links(links: Sequence[WheelLink], *, allow_unhashed: bool) -> dict[str, WheelLink]:
+    """filename -> link, after checking every name and hash; a repeated name keeps its first."""
     unique: dict[str, WheelLink] = {}
     for link in links:
         _checked_filename(link.filename)
@@ -235,29 +263,30 @@ def fetch_wheels(
                 f"{link.filename} is listed twice with different sha256 "
                 f"({previous.sha256} and {link.sha256}); fix the lock file"
             )
-    if not unique:
-        return {}
+    return unique
 
-    cache = _Cache(cache_dir or default_cache_dir(), rehash=_rehash_default(rehash))
-    session: Session = http or HttpSession()
-    total_bytes = sum(link.size or 0 for link in unique.values())
-    tracker = _Tracker(len(unique), total_bytes, progress)
 
-    def one(link: WheelLink) -> Path:
-        expected = link.sha256.lower() if link.sha256 else None
-        if expected is not None:
-            cached = cache.path("wheels", expected, link.filename)
-            if cache.hit(cached, expected, link.size):
-                size = cached.stat().st_size
-                extra_total = size if link.size is None else 0
-                tracker.update(link.filename, files=1, done=size, total=extra_total, force=True)
-                return cached
-        path = _download(
-            session, cache, "wheels", link.url, link.filename, expected, tracker, link.size
-        )
-        tracker.update(link.filename, files=1, force=True)
-        return path
+def _fetch_wheel(session: Session, cache: _Cache, tracker: _Tracker, link: WheelLink) -> Path:
+    """One wheel from the cache when it is there intact, else downloaded into it."""
+    expected = link.sha256.lower() if link.sha256 else None
+    if expected is not None:
+        cached = cache.path("wheels", expected, link.filename)
+        if cache.hit(cached, expected, link.size):
+            size = cached.stat().st_size
+            extra_total = size if link.size is None else 0
+            tracker.update(link.filename, files=1, done=size, total=extra_total, force=True)
+            return cached
+    path = _download(
+        session, cache, "wheels", link.url, link.filename, expected, tracker, link.size
+    )
+    tracker.update(link.filename, files=1, force=True)
+    return path
 
+
+def _run_all(
+    unique: Mapping[str, WheelLink], one: Callable[[WheelLink], Path], max_workers: int
+) -> dict[str, Path]:
+    """`one` on every link in a thread pool; the first failure in input order is raised."""
     workers = max(1, min(max_workers, len(unique)))
     results: dict[str, Path] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:

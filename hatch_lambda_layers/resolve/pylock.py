@@ -8,7 +8,6 @@ rebuilt from each wheel's METADATA (`edges.edges_from_metadata`).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,10 +23,6 @@ from packaging.utils import NormalizedName, canonicalize_name
 from ..errors import LockError
 from .graph import DependencyGraph, PinnedPackage, WheelLink
 
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - exercised on Python 3.10 only
-    pass
 if TYPE_CHECKING:
     from ..targets import Target
 from .edges import pruned
@@ -40,8 +35,6 @@ from .lockfields import (
     sha256_of,
     url_filename,
 )
-
-# `DependencyGraph.source` of a pylock graph whose dependency edges are unknown ends with this.
 
 
 def graph_from_pylock(
@@ -64,6 +57,15 @@ def graph_from_pylock(
         lock = Pylock.from_dict(data)
     except PylockValidationError as exc:
         raise LockError(f"{file_name}: {exc}; regenerate the lock file") from exc
+    _check_coverage(lock, target, file_name)
+    lock_env = _lock_environment(lock, target, extras, file_name)
+    selected = _select(lock, lock_env, target, file_name)
+    own = selected.pop(canonicalize_name(project_name), None)
+    return _pylock_graph(selected, own, canonicalize_name(project_name), base_dir, file_name)
+
+
+def _check_coverage(lock: Pylock, target: Target, file_name: str) -> None:
+    """The lock's requires-python and environments must include `target`."""
     if lock.requires_python is not None and not lock.requires_python.contains(
         target.python_full_version, prereleases=True
     ):
@@ -81,6 +83,12 @@ def graph_from_pylock(
             f"{file_name}: its environments ({shown}) exclude {target.describe()}; the lock does "
             f"not cover the runtime: re-create it for that platform"
         )
+
+
+def _lock_environment(
+    lock: Pylock, target: Target, extras: Sequence[str], file_name: str
+) -> dict[str, str | frozenset[str]]:
+    """The marker environment for package markers: the target's, `extras`, default groups."""
     wanted_extras = frozenset(canonicalize_name(e) for e in extras)
     if lock.extras is not None:
         missing = sorted(wanted_extras - set(lock.extras))
@@ -89,12 +97,17 @@ def graph_from_pylock(
                 f"{file_name}: was not locked with extra {', '.join(map(repr, missing))} "
                 f"(locked extras: {', '.join(lock.extras) or 'none'}); re-create it with them"
             )
-    lock_env: dict[str, str | frozenset[str]] = {
-        **environment,
+    return {
+        **target.marker_environment,
         "extras": wanted_extras,
         "dependency_groups": frozenset(lock.default_groups or ()),
     }
-    project = canonicalize_name(project_name)
+
+
+def _select(
+    lock: Pylock, lock_env: dict[str, str | frozenset[str]], target: Target, file_name: str
+) -> dict[NormalizedName, Package]:
+    """name -> the one package entry whose marker holds; several for one name are an error."""
     selected: dict[NormalizedName, Package] = {}
     for index, package in enumerate(lock.packages):
         if package.marker is not None and not package.marker.evaluate(
@@ -115,8 +128,20 @@ def graph_from_pylock(
                 f"regenerate the lock file"
             )
         selected[package.name] = package
+    return selected
 
-    own = selected.pop(project, None)
+
+def _pylock_graph(
+    selected: Mapping[NormalizedName, Package],
+    own: Package | None,
+    project: NormalizedName,
+    base_dir: Path,
+    file_name: str,
+) -> DependencyGraph:
+    """The selected packages (the project's own entry, `own`, taken out) as a graph.
+
+    Without recorded edges every package is a root and `edges_known` is false.
+    """
     has_edges = any(p.dependencies is not None for p in selected.values()) or (
         own is not None and own.dependencies is not None
     )

@@ -37,7 +37,8 @@ from resolvelib import Resolver as _Resolver
 
 from ..errors import ResolutionError
 from .graph import DependencyGraph, PinnedPackage, WheelLink, wheel_tags_text
-from .index import IndexFile, PackageIndex, project_of
+from .index import PackageIndex
+from .pages import IndexFile, project_of
 
 if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation
@@ -364,29 +365,7 @@ def _explain(
         reverse=True,
     )
     if not loadable:
-        excluded_by_python = sorted(
-            (v for v, info in versions.items() if info.python_excluded), reverse=True
-        )
-        yanked = sorted((v for v, info in versions.items() if info.compatible), reverse=True)
-        if yanked:
-            return (
-                f"{asked}, but every {name} version with a wheel for the target is yanked "
-                f"({_list(yanked)}); pin one with == to accept it anyway"
-            )
-        if excluded_by_python:
-            return (
-                f"{asked}, but every {name} wheel for the target requires a Python other than "
-                f"{provider.python} (versions {_list(excluded_by_python)})"
-            )
-        tags = sorted(
-            {wheel_tags_text(f.link()) for info in versions.values() for f in info.wheels}
-        )
-        shown = ", ".join(tags[:6]) + (f" and {len(tags) - 6} more" if len(tags) > 6 else "")
-        return (
-            f"{asked}, but {name} has versions {_list(sorted(versions, reverse=True))} and "
-            f"they ship no wheel for the target (their wheels: {shown}); a "
-            f"{provider.target.describe_platform()} or pure-Python wheel is needed"
-        )
+        return _why_no_wheel(provider, asked, name, versions)
     parents = {cause.parent for cause in causes if cause.parent is not None}
     if len(causes) > 1 or parents:
         return (
@@ -394,6 +373,33 @@ def _explain(
             f"(versions with a wheel for the target: {_list(loadable)})"
         )
     return f"{asked}, but the versions of {name} with a wheel for the target are {_list(loadable)}"
+
+
+def _why_no_wheel(
+    provider: _Provider, asked: str, name: str, versions: Mapping[Version, _VersionInfo]
+) -> str:
+    """Why none of `name`'s `versions` has a usable wheel: yanked, Python, or platform."""
+    excluded_by_python = sorted(
+        (v for v, info in versions.items() if info.python_excluded), reverse=True
+    )
+    yanked = sorted((v for v, info in versions.items() if info.compatible), reverse=True)
+    if yanked:
+        return (
+            f"{asked}, but every {name} version with a wheel for the target is yanked "
+            f"({_list(yanked)}); pin one with == to accept it anyway"
+        )
+    if excluded_by_python:
+        return (
+            f"{asked}, but every {name} wheel for the target requires a Python other than "
+            f"{provider.python} (versions {_list(excluded_by_python)})"
+        )
+    tags = sorted({wheel_tags_text(f.link()) for info in versions.values() for f in info.wheels})
+    shown = ", ".join(tags[:6]) + (f" and {len(tags) - 6} more" if len(tags) > 6 else "")
+    return (
+        f"{asked}, but {name} has versions {_list(sorted(versions, reverse=True))} and "
+        f"they ship no wheel for the target (their wheels: {shown}); a "
+        f"{provider.target.describe_platform()} or pure-Python wheel is needed"
+    )
 
 
 def _list(versions: Sequence[Version], limit: int = 8) -> str:

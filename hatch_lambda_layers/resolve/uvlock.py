@@ -6,7 +6,6 @@ is evaluated against the target's PEP 508 environment, never the running interpr
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +18,6 @@ from packaging.utils import NormalizedName, canonicalize_name
 from ..errors import LockError
 from .graph import DependencyGraph, PinnedPackage, WheelLink
 
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - exercised on Python 3.10 only
-    pass
 if TYPE_CHECKING:
     from ..targets import Target
 from .lockfields import (
@@ -127,27 +122,47 @@ def graph_from_uv_lock(
     Only default dependencies are followed (plus the project's `extras`); dependency groups
     (``dev-dependencies``) are ignored. Paths in the lock are relative to `base_dir`.
     """
+    _check_lock_version(data)
+    _check_requires_python(data, target)
+    project = canonicalize_name(project_name)
+    encoded_extras = tuple(f"extra-{len(project)}-{project}-{canonicalize_name(e)}" for e in extras)
+    env = MarkerEnv(target.marker_environment, frozenset(encoded_extras))
+    _check_supported_markers(data, env, target)
+    lock = _index_lock(data, env, project)
+    if project not in lock.by_name:
+        raise LockError(f"{UV_LOCK} has no package named {project_name}; run `uv lock`")
+    root = lock.pick(project_name, {}, f"the project {project_name}")
+    _check_extras(lock.entries[root], extras, project_name)
+    active, edges = _walk(lock, root, {canonicalize_name(e) for e in extras})
+    return _reached_graph(lock, root, active, edges, target, base_dir)
+
+
+def _check_lock_version(data: Mapping[str, Any]) -> None:
     version = data.get("version")
     if version not in _SUPPORTED_UV_LOCK_VERSIONS:
         raise _uv_error(
             f"lock version {version!r} is not supported (hatch-lambda-layers reads version 1); "
             f"re-lock with a uv release that writes version 1 or upgrade hatch-lambda-layers"
         )
+
+
+def _check_requires_python(data: Mapping[str, Any], target: Target) -> None:
     requires_python = data.get("requires-python")
-    if isinstance(requires_python, str) and requires_python:
-        try:
-            covered = python_covered(requires_python, target)
-        except InvalidSpecifier as exc:
-            raise _uv_error(f"invalid requires-python {requires_python!r}: {exc}") from exc
-        if not covered:
-            raise _uv_error(
-                f"requires-python {requires_python!r} does not cover {target.describe()} "
-                f"(Python {target.python_full_version}); the lock does not cover the runtime: "
-                f"widen requires-python in pyproject.toml and run `uv lock`"
-            )
-    project = canonicalize_name(project_name)
-    encoded_extras = tuple(f"extra-{len(project)}-{project}-{canonicalize_name(e)}" for e in extras)
-    env = MarkerEnv(target.marker_environment, frozenset(encoded_extras))
+    if not isinstance(requires_python, str) or not requires_python:
+        return
+    try:
+        covered = python_covered(requires_python, target)
+    except InvalidSpecifier as exc:
+        raise _uv_error(f"invalid requires-python {requires_python!r}: {exc}") from exc
+    if not covered:
+        raise _uv_error(
+            f"requires-python {requires_python!r} does not cover {target.describe()} "
+            f"(Python {target.python_full_version}); the lock does not cover the runtime: "
+            f"widen requires-python in pyproject.toml and run `uv lock`"
+        )
+
+
+def _check_supported_markers(data: Mapping[str, Any], env: MarkerEnv, target: Target) -> None:
     supported = data.get("supported-markers")
     if (
         isinstance(supported, list)
@@ -160,6 +175,9 @@ def graph_from_uv_lock(
             f"tool.uv.environments and run `uv lock`"
         )
 
+
+def _index_lock(data: Mapping[str, Any], env: MarkerEnv, project: NormalizedName) -> _UvLock:
+    """The lock's [[package]] entries, indexed by canonical name."""
     entries = tuple(_uv_list(data, "package", "the lock"))
     by_name: dict[str, list[int]] = {}
     for index, entry in enumerate(entries):
@@ -167,55 +185,103 @@ def graph_from_uv_lock(
         if not isinstance(name, str):
             raise _uv_error(f"[[package]] number {index + 1} has no name; run `uv lock`")
         by_name.setdefault(canonicalize_name(name), []).append(index)
-    lock = _UvLock(
+    return _UvLock(
         entries=entries,
         by_name={k: tuple(v) for k, v in by_name.items()},
         env=env,
         project=project,
     )
-    if project not in lock.by_name:
-        raise LockError(f"{UV_LOCK} has no package named {project_name}; run `uv lock`")
-    root = lock.pick(project_name, {}, f"the project {project_name}")
-    _check_extras(entries[root], extras, project_name)
 
-    # Walk from the project; a node is re-expanded whenever it is reached with new extras.
-    active: dict[_NodeKey, set[str]] = {root: {canonicalize_name(e) for e in extras}}
+
+_Edges = dict[_NodeKey, set[_NodeKey]]
+_ActiveExtras = dict[_NodeKey, set[str]]
+
+
+def _walk(lock: _UvLock, root: _NodeKey, extras: set[str]) -> tuple[_ActiveExtras, _Edges]:
+    """Walk from the project: the extras each reached entry is asked for, and the edges.
+
+    An entry is re-expanded whenever it is reached with new extras.
+    """
+    active: _ActiveExtras = {root: extras}
     done: dict[_NodeKey, set[str | None]] = {}
-    edges: dict[_NodeKey, set[_NodeKey]] = {}
+    edges: _Edges = {}
     pending = [root]
     while pending:
         key = pending.pop()
-        entry = entries[key]
-        where = _uv_describe(entry)
-        sections: list[tuple[str | None, list[Mapping[str, Any]]]] = [
-            (None, _uv_list(entry, "dependencies", where))
-        ]
-        optional = _uv_table(entry, "optional-dependencies", where)
-        for wanted_extra in sorted(active[key]):
-            sections.append((wanted_extra, _optional_deps(optional, wanted_extra, where)))
+        sections = _sections(lock.entries[key], active[key])
         seen = done.setdefault(key, set())
         for extra, section in sections:
             if extra in seen:
                 continue
             seen.add(extra)
             for dep in section:
-                dep_name = dep.get("name")
-                if not isinstance(dep_name, str):
-                    raise _uv_error(f"{where} has a dependency without a name; run `uv lock`")
-                marker_where = f"{UV_LOCK}: {where} (dependency {dep_name})"
-                if not holds(env, dep.get("marker"), marker_where, extras=[extra] if extra else ()):
+                dep_key = _follow(lock, lock.entries[key], dep, extra)
+                if dep_key is None:
                     continue
-                dep_key = lock.pick(dep_name, dep, where)
                 edges.setdefault(key, set()).add(dep_key)
                 wanted = {canonicalize_name(e) for e in dep.get("extra", ())}
                 known = active.setdefault(dep_key, set())
                 if dep_key not in done or not wanted <= known:
                     known |= wanted
                     pending.append(dep_key)
+    return active, edges
 
+
+def _sections(
+    entry: _UvEntry, extras: set[str]
+) -> list[tuple[str | None, list[Mapping[str, Any]]]]:
+    """An entry's dependency lists: the default one (extra None), then one per active extra."""
+    where = _uv_describe(entry)
+    sections: list[tuple[str | None, list[Mapping[str, Any]]]] = [
+        (None, _uv_list(entry, "dependencies", where))
+    ]
+    optional = _uv_table(entry, "optional-dependencies", where)
+    for wanted_extra in sorted(extras):
+        sections.append((wanted_extra, _optional_deps(optional, wanted_extra, where)))
+    return sections
+
+
+def _follow(
+    lock: _UvLock, entry: _UvEntry, dep: Mapping[str, Any], extra: str | None
+) -> _NodeKey | None:
+    """The entry `dep` (listed by `entry`, under `extra`) refers to; None if its marker fails."""
+    where = _uv_describe(entry)
+    dep_name = dep.get("name")
+    if not isinstance(dep_name, str):
+        raise _uv_error(f"{where} has a dependency without a name; run `uv lock`")
+    marker_where = f"{UV_LOCK}: {where} (dependency {dep_name})"
+    if not holds(lock.env, dep.get("marker"), marker_where, extras=[extra] if extra else ()):
+        return None
+    return lock.pick(dep_name, dep, where)
+
+
+def _reached_graph(
+    lock: _UvLock,
+    root: _NodeKey,
+    active: _ActiveExtras,
+    edges: _Edges,
+    target: Target,
+    base_dir: Path,
+) -> DependencyGraph:
+    """The walked entries (all but the project's own) as a `DependencyGraph`."""
+    entries = lock.entries
     reached = {k for k in active if k != root} | {
         d for ds in edges.values() for d in ds if d != root
     }
+    packages = []
+    for name, key in sorted(_one_entry_per_name(entries, reached, target).items()):
+        dep_names = {canonicalize_name(entries[d]["name"]) for d in edges.get(key, ()) if d != root}
+        packages.append(_uv_package(entries[key], name, dep_names, base_dir))
+    roots = sorted(
+        {canonicalize_name(entries[d]["name"]) for d in edges.get(root, ()) if d != root}
+    )
+    return DependencyGraph(roots=tuple(roots), packages=tuple(packages), source=UV_LOCK)
+
+
+def _one_entry_per_name(
+    entries: Sequence[_UvEntry], reached: set[_NodeKey], target: Target
+) -> dict[NormalizedName, _NodeKey]:
+    """name -> the reached entry of that name; two reached versions of one name are an error."""
     by_package: dict[NormalizedName, _NodeKey] = {}
     for key in sorted(reached):
         name = canonicalize_name(entries[key]["name"])
@@ -225,14 +291,7 @@ def graph_from_uv_lock(
                 f"two versions of {name} ({entries[other].get('version')} and "
                 f"{entries[key].get('version')}) apply on {target.describe()}; run `uv lock`"
             )
-    packages = []
-    for name, key in sorted(by_package.items()):
-        dep_names = {canonicalize_name(entries[d]["name"]) for d in edges.get(key, ()) if d != root}
-        packages.append(_uv_package(entries[key], name, dep_names, base_dir))
-    roots = sorted(
-        {canonicalize_name(entries[d]["name"]) for d in edges.get(root, ()) if d != root}
-    )
-    return DependencyGraph(roots=tuple(roots), packages=tuple(packages), source=UV_LOCK)
+    return by_package
 
 
 def _optional_deps(optional: Mapping[str, Any], extra: str, where: str) -> list[Mapping[str, Any]]:
@@ -267,47 +326,10 @@ def _uv_package(
     version = str(entry.get("version") or UNKNOWN_VERSION)
     where = f"package {name} {version}"
     source = _uv_table(entry, "source", where)
-    registry = source.get("registry")
-    wheels: list[WheelLink] = []
-    for wheel in _uv_list(entry, "wheels", where):
-        url: str | None = wheel.get("url")
-        if url is None and isinstance(wheel.get("path"), str):
-            # A find-links directory: the wheel path is relative to the registry directory.
-            folder = "."
-            if isinstance(registry, str) and not is_remote(registry):
-                folder = (
-                    unquote(urlparse(registry).path) if registry.startswith("file:") else registry
-                )
-            url = file_url(base_dir, str(Path(folder) / wheel["path"]))
-        if url is None and isinstance(source.get("path"), str):
-            url = file_url(base_dir, source["path"])  # a `path` source that is a wheel file
-        if url is None and isinstance(source.get("url"), str):
-            url = source["url"]
-        if url is None:
-            raise _uv_error(f"{where} has a wheel with no url or path; run `uv lock`")
-        filename = wheel.get("filename") or url_filename(url)
-        hash_text = wheel.get("hash")
-        hashes: dict[str, str] = {}
-        if isinstance(hash_text, str) and ":" in hash_text:
-            algorithm, _, digest = hash_text.partition(":")
-            hashes[algorithm.lower()] = digest
-        sha256 = sha256_of(
-            hashes,
-            file=UV_LOCK,
-            package=f"{name} {version}",
-            filename=filename,
-            remote=is_remote(url),
-            lock="`uv lock --refresh` against an index that publishes sha256 hashes",
-        )
-        size = wheel.get("size")
-        wheels.append(
-            WheelLink(
-                filename=filename,
-                url=url,
-                sha256=sha256,
-                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-            )
-        )
+    wheels = [
+        _uv_wheel(wheel, source, f"{name} {version}", base_dir)
+        for wheel in _uv_list(entry, "wheels", where)
+    ]
     return PinnedPackage(
         name=name,
         version=version,
@@ -315,3 +337,52 @@ def _uv_package(
         dependencies=tuple(sorted(set(deps))),
         has_sdist="sdist" in entry,
     )
+
+
+def _uv_wheel(
+    wheel: Mapping[str, Any], source: Mapping[str, Any], package: str, base_dir: Path
+) -> WheelLink:
+    """One ``wheels`` item of the package `package` ("name version") as a `WheelLink`."""
+    url = _uv_wheel_url(wheel, source, base_dir)
+    if url is None:
+        raise _uv_error(f"package {package} has a wheel with no url or path; run `uv lock`")
+    filename = wheel.get("filename") or url_filename(url)
+    hash_text = wheel.get("hash")
+    hashes: dict[str, str] = {}
+    if isinstance(hash_text, str) and ":" in hash_text:
+        algorithm, _, digest = hash_text.partition(":")
+        hashes[algorithm.lower()] = digest
+    sha256 = sha256_of(
+        hashes,
+        file=UV_LOCK,
+        package=package,
+        filename=filename,
+        remote=is_remote(url),
+        lock="`uv lock --refresh` against an index that publishes sha256 hashes",
+    )
+    size = wheel.get("size")
+    return WheelLink(
+        filename=filename,
+        url=url,
+        sha256=sha256,
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+    )
+
+
+def _uv_wheel_url(
+    wheel: Mapping[str, Any], source: Mapping[str, Any], base_dir: Path
+) -> str | None:
+    """Where a wheel is: its url, its path in a find-links directory, or the package source."""
+    url: str | None = wheel.get("url")
+    if url is None and isinstance(wheel.get("path"), str):
+        # A find-links directory: the wheel path is relative to the registry directory.
+        registry = source.get("registry")
+        folder = "."
+        if isinstance(registry, str) and not is_remote(registry):
+            folder = unquote(urlparse(registry).path) if registry.startswith("file:") else registry
+        url = file_url(base_dir, str(Path(folder) / wheel["path"]))
+    if url is None and isinstance(source.get("path"), str):
+        url = file_url(base_dir, source["path"])  # a `path` source that is a wheel file
+    if url is None and isinstance(source.get("url"), str):
+        url = source["url"]
+    return url
