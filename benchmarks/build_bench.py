@@ -478,6 +478,7 @@ def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: floa
             capture_output=True,
             text=True,
             timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return Ran(tuple(argv), time.perf_counter() - start, -1, "", f"timed out after {timeout}s")
@@ -621,7 +622,7 @@ def _failed_build(ctx: Context, ran: Ran, cache: Path, out: Path, tag: str) -> d
     }
 
 
-def run_ours(ctx: Context) -> dict[str, Any]:
+def run_ours(ctx: Context) -> dict[str, Any]:  # noqa: PLR0915  (one measurement script)
     result: dict[str, Any] = {"command": "python -m hatch_lambda_layers -q build PROJECT -o OUT"}
     cold: list[float] = []
     first_out: Path | None = None
@@ -730,6 +731,7 @@ def _recipe_once(
     cache: Path,
     requirements: Path,
     platforms: Sequence[str],
+    *,
     index_args: Sequence[str],
 ) -> tuple[Ran, Ran | None]:
     if workdir.exists():
@@ -767,7 +769,9 @@ def run_recipe_variant(
 
     def once(tag: str, cache: Path) -> tuple[Ran, Ran | None, Path]:
         workdir = ctx.tmp / f"recipe-{variant}-{tag}"
-        pip, zipped = _recipe_once(ctx, workdir, cache, requirements, platforms, index_args)
+        pip, zipped = _recipe_once(
+            ctx, workdir, cache, requirements, platforms, index_args=index_args
+        )
         return pip, zipped, workdir
 
     cold: list[tuple[Ran, Ran]] = []
@@ -861,8 +865,8 @@ def _python_candidates(version: str) -> list[tuple[str, str]]:
     if on_path:
         found.append((on_path, "PATH"))
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    for candidate in sorted((pyenv_root / "versions").glob(f"{version}.*/bin/python{version}")):
-        found.append((str(candidate), "pyenv versions"))
+    pattern = f"{version}.*/bin/python{version}"
+    found += [(str(c), "pyenv versions") for c in sorted((pyenv_root / "versions").glob(pattern))]
     return found
 
 

@@ -113,8 +113,7 @@ def format_plan(prepared: pipeline.Prepared) -> str:
         f"dependencies ({_source(prepared.graph.source)}): "
         f"{len(prepared.packages)} bundled, {len(prepared.closure.left_out)} left out",
     ]
-    for item in prepared.closure.left_out:
-        lines.append(f"  - {item.name} {item.version}: {item.reason}")
+    lines += [f"  - {x.name} {x.version}: {x.reason}" for x in prepared.closure.left_out]
     for layer in plan.layers:
         pkgs = [by_name[n] for n in layer.packages]
         zipped = sum(p.size_zipped for p in pkgs)

@@ -49,6 +49,7 @@ LockKeyword = Literal["auto", "none"]
 
 _RUNTIMES = RUNTIMES
 _ARCHITECTURES = ARCHITECTURES
+_SHOWN_MAX = 80  # characters of a quoted value in an error message
 _LOCK_KEYWORDS: tuple[LockKeyword, ...] = get_args(LockKeyword)
 _UPLOADS: tuple[Upload, ...] = get_args(Upload)
 _MODES: tuple[Mode, ...] = get_args(Mode)
@@ -161,25 +162,27 @@ def _show(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         text = json.dumps(value)
-        return text if len(text) <= 80 else text[:76] + '..."'
+        return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 4] + '..."'
     if isinstance(value, int | float):
         return repr(value)
     return _type_name(value)
 
 
+# TOML's names for Python's types, most specific first (a bool is also an int).
+_TOML_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "a boolean"),
+    (int, "an integer"),
+    (float, "a float"),
+    (str, "a string"),
+    ((list, tuple), "an array"),
+    (Mapping, "a table"),
+)
+
+
 def _type_name(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a float"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "a table"
+    for kind, name in _TOML_TYPES:
+        if isinstance(value, kind):
+            return name
     return f"a {type(value).__name__}"
 
 
@@ -269,7 +272,7 @@ def _check_service(item: str) -> _Checked:
 
 def _handler_problem(value: str) -> str | None:
     parts = value.split(".")
-    if len(parts) >= 2 and all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
+    if len(parts) > 1 and all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
         return None
     return (
         f'must be "module.function" (dotted Python names, e.g. "app.handler"), got {_show(value)}'
@@ -480,7 +483,7 @@ def _parse_function(
 
 
 def parse_config(table: Mapping[str, Any] | None) -> Config:
-    """Validate ``pyproject["tool"]["lambda-layers"]``; raise one `ConfigError` with every problem."""
+    """Validate ``pyproject["tool"]["lambda-layers"]``; one `ConfigError` names every problem."""
     if table is None:
         raise ConfigError(
             f"pyproject.toml has no [{TOOL_KEY}] table; add a [{TOOL_KEY}] table with at least "

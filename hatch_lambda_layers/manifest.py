@@ -26,6 +26,7 @@ class ManifestError(LambdaLayersError):
     """A manifest cannot be read."""
 
 
+_SHOWN_MAX = 60  # characters of a value quoted in an error
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _CONTENT_HASH = re.compile(r"sha256:[0-9a-f]{64}")
 
@@ -158,7 +159,7 @@ def _shown(value: object) -> str:
         if isinstance(value, str | int | float | bool) or value is None
         else _kind(value)
     )
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
 
 
 @dataclass(frozen=True, kw_only=True)

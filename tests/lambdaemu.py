@@ -86,6 +86,7 @@ def run_handler(
         text=True,
         timeout=120,
         cwd=root / "var" / "task",
+        check=False,
     )
     if proc.returncode != 0:
         raise AssertionError(f"handler failed:\n{proc.stdout}\n{proc.stderr}")

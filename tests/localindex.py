@@ -97,7 +97,8 @@ class LocalIndex:
     def url_with_auth(self) -> str:
         assert self.auth is not None
         user, password = self.auth
-        return f"http://{quote(user, safe='')}:{quote(password, safe='')}@127.0.0.1:{self.port}/simple/"
+        credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
+        return f"http://{credentials}@127.0.0.1:{self.port}/simple/"
 
     def file_url(self, filename: str) -> str:
         return f"{self.root}/files/{quote(filename)}"

@@ -204,7 +204,8 @@ def test_written_zip_is_valid_and_matches_wheel(demo_wheel: Path, tmp_path: Path
             assert info.external_attr == (0o100000 | entry.mode) << 16
             assert info.external_attr >> 16 in (0o100644, 0o100755)
             assert info.date_time == (1980, 1, 1, 0, 0, 0)
-            assert info.extra == b"" and info.comment == b""
+            assert info.extra == b""
+            assert info.comment == b""
             assert not info.is_dir()
     data = out.read_bytes()
     assert result.sha256 == hashlib.sha256(data).hexdigest()

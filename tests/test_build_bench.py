@@ -24,7 +24,8 @@ def _load() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "build_bench", ROOT / "benchmarks" / "build_bench.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["build_bench"] = module
     spec.loader.exec_module(module)
@@ -69,8 +70,10 @@ def test_redact_hides_every_url_host() -> None:
         "failed https://mirror.example.org/idx/numpy/ and file:///opt/x then http://10.0.0.1:8080/a"
     )
     out = bb.redact(text)
-    assert "example.org" not in out and "10.0.0.1" not in out
-    assert "https://<host>/idx/numpy/" in out and "file:///opt/x" in out
+    assert "example.org" not in out
+    assert "10.0.0.1" not in out
+    assert "https://<host>/idx/numpy/" in out
+    assert "file:///opt/x" in out
 
 
 def test_platforms_follow_the_runtime_glibc() -> None:
@@ -81,7 +84,8 @@ def test_platforms_follow_the_runtime_glibc() -> None:
     assert bb.uv_python_platform(al2023_arm) == "aarch64-manylinux_2_34"
     assert bb.pip_platforms(al2, widened=False) == ["manylinux2014_x86_64"]
     widened = bb.pip_platforms(al2, widened=True)
-    assert widened[0] == "manylinux_2_26_x86_64" and widened[-1] == "manylinux2014_x86_64"
+    assert widened[0] == "manylinux_2_26_x86_64"
+    assert widened[-1] == "manylinux2014_x86_64"
     assert "manylinux_2_27_x86_64" not in widened
     assert bb.pip_platforms(al2023_arm, widened=True)[0] == "manylinux_2_34_aarch64"
 
@@ -94,9 +98,11 @@ def test_project_pyproject_is_valid_toml_for_the_target() -> None:
     assert data["project"]["dependencies"] == ["pydantic", "boto3"]
     assert data["tool"]["uv"]["constraint-dependencies"] == ["pydantic==2.14.3"]
     (environment,) = data["tool"]["uv"]["environments"]
-    assert "python_full_version >= '3.12'" in environment and "< '3.13'" in environment
+    assert "python_full_version >= '3.12'" in environment
+    assert "< '3.13'" in environment
     layers = data["tool"]["lambda-layers"]
-    assert layers["runtime"] == "python3.12" and layers["provided"] == ["boto3"]
+    assert layers["runtime"] == "python3.12"
+    assert layers["provided"] == ["boto3"]
     assert layers["upload"] == "s3"
     assert layers["handler"] == "bench_w1_api.handler.handler"
     assert data["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["bench_w1_api"]
@@ -161,7 +167,8 @@ def test_zip_stats_and_differences(tmp_path: Path) -> None:
     )
     stats = bb.zip_stats([a])
     assert stats.files == 2  # the directory entry is not a file
-    assert stats.unzipped == 650 and stats.pyc_bytes == 50
+    assert stats.unzipped == 650
+    assert stats.pyc_bytes == 50
     assert stats.pyc_tags == ("cpython-311",)
     assert stats.zipped == a.stat().st_size
     assert bb.zip_stats([a, b]).files == 5
@@ -197,8 +204,11 @@ def test_versions_and_limit_message() -> None:
         "largest": "pyarrow 26.0.1 171.3 MB, numpy 2.5.5 52.7 MB",
     }
     assert bb.limit_failure("lambda-layers: error: pyarrow is over 50 MiB") is None
-    assert bb.median([3.0, 1.0, 2.0]) == 2.0 and bb.median([]) is None
-    assert bb.ratio(1, 4) == 0.25 and bb.ratio(1, 0) is None and bb.ratio(None, 2) is None
+    assert bb.median([3.0, 1.0, 2.0]) == 2.0
+    assert bb.median([]) is None
+    assert bb.ratio(1, 4) == 0.25
+    assert bb.ratio(1, 0) is None
+    assert bb.ratio(None, 2) is None
 
 
 def test_tables_cover_ok_failing_and_skipped_workloads() -> None:
@@ -237,8 +247,10 @@ def test_tables_cover_ok_failing_and_skipped_workloads() -> None:
     header, rows = bb.table_rows(results)
     assert all(len(r) == len(header) for r in rows)
     assert rows[0][:3] == ["W3_boto", "1.00", "0.50"]
-    assert "17.0 / 19.0" in rows[0] and "yes / no" in rows[0]
-    assert rows[1][0] == "W2_data (exit 1)" and "277.8 / 331.7" in rows[1]
+    assert "17.0 / 19.0" in rows[0]
+    assert "yes / no" in rows[0]
+    assert rows[1][0] == "W2_data (exit 1)"
+    assert "277.8 / 331.7" in rows[1]
     assert rows[2][1] == "skipped: uv lock failed"
     markdown = bb.format_markdown_table(header, rows)
     assert markdown.splitlines()[1].count("---") == len(header)

@@ -51,7 +51,8 @@ def test_minimal_table_gets_every_default() -> None:
     assert (config.upload, config.mode) == ("direct", "layers")
     assert dict(config.layers) == {}
     assert config.functions == ()
-    assert config.handler is None and config.license_info is None
+    assert config.handler is None
+    assert config.license_info is None
     assert config.replan_margin == pytest.approx(0.10)
 
 
@@ -176,7 +177,8 @@ def test_empty_botocore_services_is_kept_apart_from_unset() -> None:
 
 def test_integral_replan_margin_is_accepted_as_float() -> None:
     config = parse_config({"runtime": "python3.12", "replan-margin": 1})
-    assert config.replan_margin == 1.0 and isinstance(config.replan_margin, float)
+    assert config.replan_margin == 1.0
+    assert isinstance(config.replan_margin, float)
 
 
 def test_top_level_handler_for_the_default_function() -> None:
@@ -272,7 +274,8 @@ BASE = {"runtime": "python3.12"}
         (
             "provided",
             "boto3",
-            'tool.lambda-layers.provided must be a list of distribution names, got a string; write ["boto3"]',
+            "tool.lambda-layers.provided must be a list of distribution names, got a "
+            'string; write ["boto3"]',
         ),
         (
             "provided",
@@ -354,7 +357,8 @@ BASE = {"runtime": "python3.12"}
         (
             "exclude",
             "*.pyi",
-            'tool.lambda-layers.exclude must be a list of glob patterns, got a string; write ["*.pyi"]',
+            "tool.lambda-layers.exclude must be a list of glob patterns, got a string; "
+            'write ["*.pyi"]',
         ),
         ("exclude", [""], "tool.lambda-layers.exclude[0] is an empty pattern"),
         ("exclude", ["/abs/*"], 'tool.lambda-layers.exclude[0] "/abs/*" is absolute'),
@@ -362,12 +366,14 @@ BASE = {"runtime": "python3.12"}
         (
             "botocore-services",
             "s3",
-            'botocore-services must be a list of botocore service names, got a string; write ["s3"]',
+            "botocore-services must be a list of botocore service names, got a string; "
+            'write ["s3"]',
         ),
         (
             "botocore-services",
             ["S3"],
-            'tool.lambda-layers.botocore-services[0] "S3" is not a botocore service name (lowercase, e.g. "s3", "dynamodb"); did you mean "s3"?',
+            'tool.lambda-layers.botocore-services[0] "S3" is not a botocore service name '
+            '(lowercase, e.g. "s3", "dynamodb"); did you mean "s3"?',
         ),
         ("botocore-services", ["dynamo db"], "is not a botocore service name"),
         (
@@ -379,17 +385,20 @@ BASE = {"runtime": "python3.12"}
         (
             "layers",
             ["numpy"],
-            "tool.lambda-layers.layers must be a table of layer name = [distribution names], got an array",
+            "tool.lambda-layers.layers must be a table of layer name = [distribution "
+            "names], got an array",
         ),
         (
             "functions",
             "app.handler",
-            'tool.lambda-layers.functions must be a table of function tables, got "app.handler" (a string)',
+            "tool.lambda-layers.functions must be a table of function tables, got "
+            '"app.handler" (a string)',
         ),
         (
             "functions",
             {},
-            "tool.lambda-layers.functions is empty; add a [tool.lambda-layers.functions.<name>] table",
+            "tool.lambda-layers.functions is empty; add a "
+            "[tool.lambda-layers.functions.<name>] table",
         ),
     ],
 )
@@ -454,7 +463,8 @@ def test_five_external_layers_leave_no_slot() -> None:
 def test_five_external_layers_and_max_layers_report_once() -> None:
     arns = [f"arn:aws:lambda:eu-west-1:123456789012:layer:l{i}:1" for i in range(6)]
     problems = problems_of({**BASE, "external-layers": arns, "max-layers": 1})
-    assert len(problems) == 1 and "lists 6 layers" in problems[0]
+    assert len(problems) == 1
+    assert "lists 6 layers" in problems[0]
 
 
 def test_name_in_volatile_and_stable() -> None:
@@ -498,7 +508,8 @@ def test_pinned_groups_count_against_the_default_max_layers() -> None:
         ),
         (
             {"g": "numpy"},
-            'tool.lambda-layers.layers.g must be a list of distribution names, got a string; write ["numpy"]',
+            "tool.lambda-layers.layers.g must be a list of distribution names, got a "
+            'string; write ["numpy"]',
         ),
         (
             {"g": ["num py"]},
@@ -534,7 +545,8 @@ def test_pinned_package_that_is_provided() -> None:
         ),
         (
             {"api": "app.handler"},
-            'tool.lambda-layers.functions.api must be a table with handler = "module.function", got "app.handler" (a string)',
+            "tool.lambda-layers.functions.api must be a table with handler = "
+            '"module.function", got "app.handler" (a string)',
         ),
         (
             {"my api": {"handler": "app.h"}},
@@ -542,7 +554,8 @@ def test_pinned_package_that_is_provided() -> None:
         ),
         (
             {"api": {"handler": "app.h", "include": "app/**"}},
-            'tool.lambda-layers.functions.api.include must be a list of glob patterns, got a string; write ["app/**"]',
+            "tool.lambda-layers.functions.api.include must be a list of glob patterns, "
+            'got a string; write ["app/**"]',
         ),
         (
             {"api": {"handler": "app.h", "include": []}},

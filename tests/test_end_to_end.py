@@ -62,7 +62,8 @@ def test_build_runs_like_lambda(fixture: Fixture, tmp_path: Path) -> None:
     assert 1 <= len(manifest["layers"]) <= 5
     for layer in manifest["layers"]:
         names = zip_names(out / layer["file"])
-        assert names and all(n.startswith("python/") for n in names)
+        assert names
+        assert all(n.startswith("python/") for n in names)
         assert not any(n.startswith(("python/cloudsdk", "python/sdkcore")) for n in names)
         assert hashlib.sha256((out / layer["file"]).read_bytes()).hexdigest() == layer["sha256"]
     (function,) = manifest["functions"]
@@ -94,7 +95,8 @@ def test_second_build_elsewhere_later_is_byte_identical(fixture: Fixture, tmp_pa
     a, b = first / "dist" / "lambda", second / "dist" / "lambda"
     zips_a = {k: v for k, v in digests(a).items() if k.endswith(".zip")}
     zips_b = {k: v for k, v in digests(b).items() if k.endswith(".zip")}
-    assert zips_a == zips_b and len(zips_a) >= 2
+    assert zips_a == zips_b
+    assert len(zips_a) >= 2
     # Rebuilding in place changes nothing: same files, same versions, nothing marked changed.
     before = digests(a)
     assert build(first) == 0
@@ -111,10 +113,11 @@ def test_shared_objects_and_wheels_match_the_target(fixture: Fixture, tmp_path: 
     machines: dict[str, str] = {}
     for layer in manifest["layers"]:
         machines.update(zip_elf_machines(out / layer["file"]))
-    assert machines and set(machines.values()) == {"x86_64"}
+    assert machines
+    assert set(machines.values()) == {"x86_64"}
     # Every wheel the build used carries a tag of the target's list.
     target = get_target("python3.11", "x86_64")
-    used = [p for p in fixture.cache.rglob("*.whl")]
+    used = list(fixture.cache.rglob("*.whl"))
     assert used
     for wheel in used:
         _, _, _, tags = parse_wheel_filename(wheel.name)
@@ -190,7 +193,9 @@ def test_tampered_lock_hash_is_exit_1_and_keeps_artifacts(
     assert good in text
     lock.write_text(text.replace(good, "0" * 64))
     message = _error_keeps_previous(project, capsys, 1)
-    assert "greet" in message and "0" * 64 in message and good in message
+    assert "greet" in message
+    assert "0" * 64 in message
+    assert good in message
 
 
 def test_wheel_with_parent_path_is_refused(
@@ -205,7 +210,8 @@ def test_wheel_with_parent_path_is_refused(
             d, "evil", "1.0", {"evil/__init__.py": ""}, raw_members=[("../escape.py", b"x")]
         ),
     )
-    assert "evil" in message and "../escape.py" in message
+    assert "evil" in message
+    assert "../escape.py" in message
 
 
 def test_over_the_size_limit_names_the_largest_packages(
@@ -225,7 +231,9 @@ def test_over_the_size_limit_names_the_largest_packages(
             compresslevel=1,
         ),
     )
-    assert "262,144,000" in message and "hugedata 3.0" in message and "263.0 MB" in message
+    assert "262,144,000" in message
+    assert "hugedata 3.0" in message
+    assert "263.0 MB" in message
 
 
 def _hatchling_build(
@@ -239,6 +247,7 @@ def _hatchling_build(
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
     )
 
 
@@ -267,6 +276,7 @@ def test_hatchling_builder_and_wheel_hook_give_the_same_layers(
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
     )
     assert b.returncode == 0, b.stdout + b.stderr
     ma = json.loads((tmp_path / "a" / "lambda" / "manifest.json").read_text())
@@ -304,17 +314,21 @@ def test_module_entry_point_and_exit_status(fixture: Fixture, tmp_path: Path) ->
         text=True,
         timeout=300,
         env={**os.environ, "HATCH_LAMBDA_LAYERS_CACHE_DIR": str(fixture.cache)},
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "layer hello-fn-" in proc.stdout and "limits: " in proc.stdout
+    assert "layer hello-fn-" in proc.stdout
+    assert "limits: " in proc.stdout
     assert not (project / "dist").exists(), "plan writes nothing"
     bad = subprocess.run(
         [sys.executable, "-m", "hatch_lambda_layers", "build", str(tmp_path / "missing")],
         capture_output=True,
         text=True,
         timeout=60,
+        check=False,
     )
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr
 
 
 def test_locked_release_needing_newer_glibc_is_refused_at_build_time(
@@ -373,7 +387,8 @@ def test_fat_mode_puts_function_and_dependencies_at_the_zip_root(
     assert manifest["layers"] == []
     (function,) = manifest["functions"]
     names = zip_names(out / function["file"])
-    assert "hello_fn/handler.py" in names and "greet/__init__.py" in names
+    assert "hello_fn/handler.py" in names
+    assert "greet/__init__.py" in names
     assert not any(n.startswith(("python/", "cloudsdk/", "sdkcore/")) for n in names)
     runtime = provided_runtime(fixture, tmp_path / "runtime")
     result = run_handler(
@@ -538,6 +553,7 @@ def test_pip_wheel_writes_where_the_environment_says(fixture: Fixture, tmp_path:
         text=True,
         timeout=300,
         env={**os.environ, "HATCH_LAMBDA_LAYERS_OUTPUT_DIR": str(out)},
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert list((tmp_path / "wheels").glob("hello_fn-0.1.0-*.whl"))

@@ -16,9 +16,9 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +35,9 @@ HATCH = shutil.which("hatch")
 def _run(
     cmd: list[str], cwd: Path, env: dict[str, str], timeout: int = 600
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def _unreachable(proc: subprocess.CompletedProcess[str]) -> bool:
@@ -46,7 +48,7 @@ def _unreachable(proc: subprocess.CompletedProcess[str]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if UV is None:
         pytest.skip("uv is not installed")
     project = tmp_path_factory.mktemp("example") / "example_project"
@@ -64,11 +66,12 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         if _unreachable(proc):
             pytest.skip(f"package index unreachable: {proc.stderr.strip().splitlines()[-1:]}")
         raise AssertionError(proc.stderr)
-    yield project
+    return project
 
 
-def _manifest(directory: Path) -> dict:
-    return json.loads((directory / "lambda" / "manifest.json").read_text())
+def _manifest(directory: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((directory / "lambda" / "manifest.json").read_text())
+    return data
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +100,8 @@ def built(example: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
 def test_uv_build_writes_artifacts_from_the_sdist(built: dict[str, Path]) -> None:
     uv_out = built["uv"]
-    assert list(uv_out.glob("orders_api-1.0.0.tar.gz")) and list(
-        uv_out.glob("orders_api-1.0.0-*.whl")
-    )
+    assert list(uv_out.glob("orders_api-1.0.0.tar.gz"))
+    assert list(uv_out.glob("orders_api-1.0.0-*.whl"))
     manifest = _manifest(uv_out)
     names = {p["name"] for layer in manifest["layers"] for p in layer["packages"]}
     assert {"pydantic", "pydantic-core", "requests", "urllib3"} <= names

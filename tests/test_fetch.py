@@ -85,7 +85,8 @@ def test_concurrent_download_verified_cached_with_progress(
     again: list[FetchProgress] = []
     assert fetch_wheels(links, cache_dir=cache, http=_http(), progress=again.append) == paths
     assert len(index.paths("/files/")) == before
-    assert again[-1].done_files == 6 and again[-1].done_bytes == total
+    assert again[-1].done_files == 6
+    assert again[-1].done_bytes == total
 
 
 def test_hash_mismatch_names_file_and_digests_and_leaves_cache_clean(

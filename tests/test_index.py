@@ -128,7 +128,8 @@ def test_parse_html_page_reads_pep_503_658_714_attributes() -> None:
     html = f"""<!DOCTYPE html>
 <html><head><meta name="pypi:repository-version" content="1.0"></head><body>
 <a href="../../files/demo-1.0-py3-none-any.whl#sha256={"AA" * 32}"
-   data-requires-python="&gt;=3.8,&lt;4" data-core-metadata="sha256={"bb" * 32}">demo-1.0-py3-none-any.whl</a>
+   data-requires-python="&gt;=3.8,&lt;4"
+   data-core-metadata="sha256={"bb" * 32}">demo-1.0-py3-none-any.whl</a>
 <a href="demo-0.9-py3-none-any.whl#md5=0123" data-yanked="" data-dist-info-metadata="true">x</a>
 <a href="/files/demo-0.8-py3-none-any.whl" data-yanked="security issue"
    data-dist-info-metadata="sha256={"11" * 32}" data-core-metadata="sha256={"22" * 32}"></a>
@@ -533,7 +534,8 @@ def test_proxy_environment_is_honoured_with_no_proxy_exceptions() -> None:
     http = HttpSession(environ=env, use_netrc=False)
     proxied = http._manager("https", "mirror.corp.test")
     assert isinstance(proxied, urllib3.ProxyManager)
-    assert proxied.proxy is not None and proxied.proxy.auth is None  # credentials go in a header
+    assert proxied.proxy is not None
+    assert proxied.proxy.auth is None
     assert "proxy-authorization" in {k.lower() for k in proxied.proxy_headers}
     assert not isinstance(http._manager("https", "127.0.0.1"), urllib3.ProxyManager)
     assert not isinstance(http._manager("https", "pkgs.internal.test"), urllib3.ProxyManager)

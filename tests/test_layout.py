@@ -222,7 +222,8 @@ def test_unknown_botocore_service_message() -> None:
     known = {"s3", "s3control", "dynamodb", "ec2"}
     problems = botocore_services_problems(["s4", "s3", "zzz"], known)
     assert problems[0].startswith(
-        'tool.lambda-layers.botocore-services names unknown service "s4"; known services include: s3'
+        'tool.lambda-layers.botocore-services names unknown service "s4"; known services '
+        "include: s3"
     )
     assert '"zzz"' in problems[1]
     assert "dynamodb" in problems[1]  # no close match: lists known ones

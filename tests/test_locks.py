@@ -67,9 +67,11 @@ def test_uv_lock_python_version_markers_differ_between_runtimes() -> None:
     py310 = read_lock(BASIC, PY310, project_name="app")
     py312 = read_lock(BASIC, PY312, project_name="app")
     assert py310.roots == ("mygit", "requests", "tomli", "typing-extensions")
-    assert "tomli" in py310 and "typing-extensions" in py310
+    assert "tomli" in py310
+    assert "typing-extensions" in py310
     assert py312.roots == ("mygit", "requests")
-    assert "tomli" not in py312 and "typing-extensions" not in py312
+    assert "tomli" not in py312
+    assert "typing-extensions" not in py312
 
 
 def test_uv_lock_win32_marker_drops_dependency_on_linux() -> None:
@@ -85,10 +87,12 @@ def test_uv_lock_dev_dependencies_are_ignored() -> None:
 
 def test_uv_lock_extras_are_followed_into_optional_dependencies() -> None:
     plain = read_lock(BASIC, PY311, project_name="app")
-    assert "orjson" not in plain and "pysocks" not in plain
+    assert "orjson" not in plain
+    assert "pysocks" not in plain
 
     fast = read_lock(BASIC, PY311, project_name="app", extras=["fast"])
-    assert "orjson" in fast and "orjson" in fast.roots
+    assert "orjson" in fast
+    assert "orjson" in fast.roots
     assert "pysocks" not in fast
 
     # app[socks] asks for requests[socks], whose optional dependencies bring pysocks.
@@ -124,13 +128,16 @@ def test_uv_lock_wheels_hashes_and_sdists() -> None:
     assert orjson.wheels[0].size == 141000
     assert select_wheel(orjson, PY311).filename.endswith("manylinux2014_x86_64.whl")
     assert select_wheel(orjson, PY311_ARM).filename.endswith("manylinux2014_aarch64.whl")
-    assert not graph["idna"].has_sdist and graph["requests"].has_sdist
+    assert not graph["idna"].has_sdist
+    assert graph["requests"].has_sdist
 
 
 def test_uv_lock_git_dependency_has_no_wheels() -> None:
     graph = read_lock(BASIC, PY311, project_name="app")
     mygit = graph["mygit"]
-    assert mygit.version == "1.0" and mygit.wheels == () and not mygit.has_sdist
+    assert mygit.version == "1.0"
+    assert mygit.wheels == ()
+    assert not mygit.has_sdist
     with pytest.raises(NoCompatibleWheelError, match=r"mygit 1\.0 has no wheel"):
         select_wheel(mygit, PY311)
 
@@ -142,8 +149,10 @@ def test_uv_lock_forked_resolution_picks_the_version_per_target() -> None:
     assert py311["numpy"].version == "1.26.4"
     assert py312["numpy"].version == "2.1.0"
     # helper: the dependency entry names no version; resolution-markers decide.
-    assert py311["helper"].version == "1.0" and "typing-extensions" not in py311
-    assert py312["helper"].version == "2.0" and edges(py312)["helper"] == ("typing-extensions",)
+    assert py311["helper"].version == "1.0"
+    assert "typing-extensions" not in py311
+    assert py312["helper"].version == "2.0"
+    assert edges(py312)["helper"] == ("typing-extensions",)
     assert py311.roots == py312.roots == ("helper", "numpy")
     assert select_wheel(py312["numpy"], PY312).filename.startswith("numpy-2.1.0-cp312-cp312")
 
@@ -154,8 +163,10 @@ def test_uv_lock_conflicting_extras_use_set_semantics() -> None:
     plain = read_lock(CONFLICTS, PY311, project_name="proj4")
     old = read_lock(CONFLICTS, PY311, project_name="proj4", extras=["old"])
     new = read_lock(CONFLICTS, PY311, project_name="proj4", extras=["new"])
-    assert plain["beta"].version == "2.0" and plain.roots == ("gam",)
-    assert old["beta"].version == "1.0" and old.roots == ("beta", "gam")
+    assert plain["beta"].version == "2.0"
+    assert plain.roots == ("gam",)
+    assert old["beta"].version == "1.0"
+    assert old.roots == ("beta", "gam")
     assert new["beta"].version == "2.0"
     assert edges(old)["gam"] == ("beta",)
 
@@ -167,7 +178,8 @@ def test_uv_lock_requires_python_not_covering_the_runtime(tmp_path: Path) -> Non
     lock = write(tmp_path, "uv.lock", text)
     with pytest.raises(LockError, match=r"does not cover the runtime") as info:
         read_lock(lock, PY311, project_name="app")
-    assert "'>=3.12'" in str(info.value) and "python3.11" in str(info.value)
+    assert "'>=3.12'" in str(info.value)
+    assert "python3.11" in str(info.value)
     assert read_lock(lock, PY312, project_name="app").roots == ("mygit", "requests")
 
 
@@ -257,7 +269,8 @@ def test_uv_lock_local_sources(tmp_path: Path) -> None:
     assert beta.wheels[0].url == (wheels_dir / "beta-1.0-py3-none-any.whl").as_uri()
     assert beta.wheels[0].filename == "beta-1.0-py3-none-any.whl"
     assert beta.wheels[0].sha256 == SHA
-    assert gamma.wheels == () and gamma.version == "2.0"
+    assert gamma.wheels == ()
+    assert gamma.version == "2.0"
 
 
 def test_uv_lock_format_errors(tmp_path: Path) -> None:
@@ -329,11 +342,13 @@ def test_pylock_wheels_and_archives() -> None:
     certifi = graph["certifi"]
     assert certifi.has_sdist
     assert certifi.wheels[0].filename == "certifi-2025.1.31-py3-none-any.whl"
-    assert certifi.wheels[0].size == 166000 and len(certifi.wheels[0].sha256 or "") == 64
+    assert certifi.wheels[0].size == 166000
+    assert len(certifi.wheels[0].sha256 or "") == 64
     idna = graph["idna"].wheels[0]
     assert idna.url == (PYLOCK_NO_EDGES.parent / "wheels" / idna.filename).resolve().as_uri()
     vendored = graph["vendored"]  # an sdist archive: no wheel, reported by select_wheel
-    assert vendored.wheels == () and vendored.has_sdist
+    assert vendored.wheels == ()
+    assert vendored.has_sdist
     assert select_wheel(graph["pysocks"], PY311).filename == "PySocks-1.7.1-py3-none-any.whl"
 
 
@@ -467,13 +482,16 @@ def test_pylock_errors(tmp_path: Path) -> None:
             [[packages]]
             name = "alpha"
             version = "1.0"
-            wheels = [{ url = "http://127.0.0.1:1/files/alpha-1.0-py3-none-any.whl", hashes = { md5 = "00" } }]
+            [[packages.wheels]]
+            url = "http://127.0.0.1:1/files/alpha-1.0-py3-none-any.whl"
+            hashes = { md5 = "00" }
             """
         ),
     )
     with pytest.raises(
         LockError,
-        match=r"pylock\.named\.toml: package alpha 1.0 wheel alpha-1.0-py3-none-any.whl has no sha256",
+        match=r"pylock\.named\.toml: package alpha 1.0 wheel alpha-1.0-py3-none-any.whl "
+        r"has no sha256",
     ):
         read_lock(md5_only, PY311, project_name="app")
     no_extra = write(tmp_path, "pylock.toml", header + 'extras = ["a"]\npackages = []\n')
@@ -509,7 +527,8 @@ def test_find_lock_several_named_pylocks(tmp_path: Path) -> None:
         find_lock(tmp_path, "auto")
     message = str(info.value)
     assert "pylock.dev.toml, pylock.prod.toml" in message
-    assert "tool.lambda-layers.lock" in message and "not.valid" not in message
+    assert "tool.lambda-layers.lock" in message
+    assert "not.valid" not in message
     assert find_lock(tmp_path, "pylock.prod.toml") == tmp_path / "pylock.prod.toml"
 
 
@@ -519,7 +538,8 @@ def test_find_lock_explicit_path(tmp_path: Path) -> None:
     assert find_lock(tmp_path, "locks/uv.lock") == tmp_path / "locks" / "uv.lock"
     with pytest.raises(ConfigError) as info:
         find_lock(tmp_path, "locks/pylock.toml")
-    assert "tool.lambda-layers.lock" in str(info.value) and "'locks/pylock.toml'" in str(info.value)
+    assert "tool.lambda-layers.lock" in str(info.value)
+    assert "'locks/pylock.toml'" in str(info.value)
     assert info.value.exit_code == 2
     with pytest.raises(
         ConfigError, match=r"tool\.lambda-layers\.lock must be .*got 'requirements.txt'"
@@ -556,7 +576,7 @@ def test_real_uv_lock_and_pylock_export_agree(tmp_path: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         try:
             done = subprocess.run(
-                [uv, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120
+                [uv, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
             )
         except subprocess.TimeoutExpired:
             pytest.skip(f"`uv {' '.join(args)}` timed out after 120 s (index unreachable?)")
@@ -566,7 +586,7 @@ def test_real_uv_lock_and_pylock_export_agree(tmp_path: Path) -> None:
 
     run("lock")
     help_text = subprocess.run(
-        [uv, "export", "--help"], capture_output=True, text=True, timeout=60
+        [uv, "export", "--help"], capture_output=True, text=True, timeout=60, check=False
     ).stdout
     has_pylock = "pylock.toml" in help_text
     if has_pylock:
@@ -594,4 +614,5 @@ def test_real_uv_lock_and_pylock_export_agree(tmp_path: Path) -> None:
 
 
 def test_module_exports() -> None:
-    assert callable(locks.find_lock) and callable(locks.read_lock)
+    assert callable(locks.find_lock)
+    assert callable(locks.read_lock)

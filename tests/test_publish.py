@@ -284,7 +284,8 @@ def test_dependency_bump_publishes_exactly_the_changed_layer(tmp_path: Path) -> 
         .st_size
     )
     assert versions_of("demo-volatile") == [1, 2]
-    assert versions_of("demo-stable") == [1] and versions_of("demo-mid") == [1]
+    assert versions_of("demo-stable") == [1]
+    assert versions_of("demo-mid") == [1]
     assert [x.arn for x in report.layers[:2]] == [x.arn for x in first.layers[:2]]
     assert report.layers[2].arn.endswith(":layer:demo-volatile:2")
     # Going back to the old dependency reuses version 1: every version is searched.
@@ -318,8 +319,9 @@ def test_big_zip_goes_through_s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     manifest = make_manifest(tmp_path, {"demo-small": LAYERS["demo-stable"], "demo-big": big})
     data = json.loads(manifest.read_text())["layers"]
     small_size, big_size = data[0]["size_zipped"], data[1]["size_zipped"]
-    monkeypatch.setattr(check, "DIRECT_UPLOAD_MAX", (small_size + big_size) // 2)
-    assert small_size < check.DIRECT_UPLOAD_MAX < big_size
+    cap = (small_size + big_size) // 2
+    monkeypatch.setattr(check, "DIRECT_UPLOAD_MAX", cap)
+    assert small_size < cap < big_size
     for region in (REGION, REGION2):
         config = {} if region == "us-east-1" else {"LocationConstraint": region}
         _s3(region).create_bucket(Bucket=f"layers-{region}", CreateBucketConfiguration=config)
@@ -336,7 +338,8 @@ def test_big_zip_goes_through_s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert f"upload via s3://layers-{REGION2}/{key}" in report.actions[3].detail
 
     again = pub.publish(manifest, [REGION, REGION2], s3_bucket="layers-{region}", log=quiet)
-    assert again.bytes_uploaded == 0 and [a.kind for a in again.actions] == ["reuse"] * 4
+    assert again.bytes_uploaded == 0
+    assert [a.kind for a in again.actions] == ["reuse"] * 4
 
 
 @pytest.mark.usefixtures("moto_endpoint")
@@ -359,7 +362,8 @@ def test_s3_object_left_by_a_failed_run_is_not_uploaded_again(
     dry = pub.publish(manifest, [REGION], s3_bucket="layer-bucket", dry_run=True, log=quiet)
     assert "already in s3://layer-bucket/demo-big/" in dry.actions[0].detail
     report = pub.publish(manifest, [REGION], s3_bucket="layer-bucket", log=quiet)
-    assert report.bytes_uploaded == 0 and report.layers[0].uploaded
+    assert report.bytes_uploaded == 0
+    assert report.layers[0].uploaded
     assert versions_of("demo-big") == [1]
 
 
@@ -405,8 +409,10 @@ def test_zip_checks_run_before_any_call(tmp_path: Path) -> None:
     with pytest.raises(PublishError) as info:
         pub.publish(manifest, [REGION], log=quiet)
     message = str(info.value)
-    assert zips[1].name in message and "does not exist" in message
-    assert zips[0].name in message and "the manifest says" in message
+    assert zips[1].name in message
+    assert "does not exist" in message
+    assert zips[0].name in message
+    assert "the manifest says" in message
     assert "\n" not in message
     assert all(versions_of(name) == [] for name in LAYERS)
 
@@ -561,7 +567,8 @@ def test_failure_part_way_then_rerun_finishes_without_duplicates(tmp_path: Path)
     record = read_published(manifest)
     assert record["complete"] is False
     assert [x["name"] for x in record["layers"]] == ["demo-stable"]
-    assert versions_of("demo-stable") == [1] and versions_of("demo-mid") == []
+    assert versions_of("demo-stable") == [1]
+    assert versions_of("demo-mid") == []
 
     report = pub.publish(manifest, [REGION], log=quiet)
     assert [a.kind for a in report.actions] == ["reuse", "publish", "publish"]
@@ -579,7 +586,8 @@ def test_dry_run_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[s
     )
     report = pub.publish(bumped, [REGION], function_name="demo-fn", dry_run=True)
     out = capsys.readouterr().out
-    assert report.dry_run and report.bytes_uploaded == 0
+    assert report.dry_run
+    assert report.bytes_uploaded == 0
     assert [a.kind for a in report.actions] == [
         "reuse",
         "reuse",
@@ -593,7 +601,8 @@ def test_dry_run_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert f"{report.actions[2].bytes + report.actions[3].bytes:,} bytes would be uploaded" in out
     assert versions_of("demo-volatile") == [1]
     after = lam().get_function(FunctionName="demo-fn")["Configuration"]
-    assert after["CodeSha256"] == before["CodeSha256"] and not after.get("Layers")
+    assert after["CodeSha256"] == before["CodeSha256"]
+    assert not after.get("Layers")
     assert not (tmp_path / "b" / "published.json").exists()
 
 
@@ -641,7 +650,9 @@ def _terraform(tmp_path: Path) -> tuple[str, Path, dict[str, str]]:
         "TF_IN_AUTOMATION": "1",
     }
     init = [terraform, "init", "-backend=false", "-input=false", "-no-color"]
-    done = subprocess.run(init, cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        init, cwd=work, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return terraform, work, env
 
@@ -649,7 +660,12 @@ def _terraform(tmp_path: Path) -> tuple[str, Path, dict[str, str]]:
 def test_terraform_example_validates(tmp_path: Path) -> None:
     terraform, work, env = _terraform(tmp_path)
     done = subprocess.run(
-        [terraform, "validate", "-no-color"], cwd=work, env=env, capture_output=True, text=True
+        [terraform, "validate", "-no-color"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Success" in done.stdout
@@ -674,6 +690,7 @@ def test_terraform_example_applies_and_publish_reuses_its_layers(tmp_path: Path)
             capture_output=True,
             text=True,
             timeout=300,
+            check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr  # plan: 0 means no changes
     config = lam(REGION2).get_function(FunctionName="my-function")["Configuration"]
@@ -726,8 +743,10 @@ def test_sam_parameters_script(tmp_path: Path) -> None:
         [sys.executable, str(script), str(manifest), "--region", REGION2],
         capture_output=True,
         text=True,
+        check=False,
     )
-    assert failed.returncode != 0 and "unfinished publish" in failed.stderr
+    assert failed.returncode != 0
+    assert "unfinished publish" in failed.stderr
 
 
 _FAKE_CDK = {
@@ -826,5 +845,7 @@ def test_workflow_builds_then_publishes() -> None:
     publish_steps = [
         i for i, r in enumerate(runs) if "lambda-layers publish dist/lambda/manifest.json" in r
     ]
-    assert publish_steps and min(publish_steps) > build
-    assert "--dry-run" in runs[publish_steps[0]] and "--dry-run" not in runs[publish_steps[-1]]
+    assert publish_steps
+    assert min(publish_steps) > build
+    assert "--dry-run" in runs[publish_steps[0]]
+    assert "--dry-run" not in runs[publish_steps[-1]]

@@ -102,4 +102,5 @@ def test_publish_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert "--region" in capsys.readouterr().err
     assert cli.main(["publish", str(tmp_path / "missing.json"), "--region", "us-east-1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "missing.json" in err[0]
+    assert len(err) == 1
+    assert "missing.json" in err[0]

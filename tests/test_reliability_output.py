@@ -20,7 +20,6 @@ import pytest
 
 from hatch_lambda_layers import cli
 from hatch_lambda_layers.files import BuildLock
-from hatch_lambda_layers.layers import zipwriter
 from tests.projects import UV, Fixture, build, copy_project, digests
 
 pytestmark = [
@@ -87,7 +86,8 @@ def test_previous_manifest_naming_a_file_outside_is_refused(
     capsys.readouterr()
     assert build(project) == 1
     message = one_line_error(capsys)
-    assert "manifest" in message and "not a plain file name" in message
+    assert "manifest" in message
+    assert "not a plain file name" in message
     assert victim.read_text() == "keep me"
     assert digests(out) == before
 
@@ -132,7 +132,8 @@ def test_malformed_previous_manifest_is_one_line_error(
     capsys.readouterr()
     assert build(project) == 1
     message = one_line_error(capsys)
-    assert "manifest.json" in message and expected in message, message
+    assert "manifest.json" in message
+    assert expected in message, message
     assert digests(out) == before
     # diff reads the same way: a one-line error, exit 1.
     assert cli.main(["diff", str(good), str(out / "manifest.json")]) == 1
@@ -222,7 +223,8 @@ def test_a_held_lock_makes_the_next_build_wait_then_name_the_holder(
     finally:
         lock.release()
     assert proc.returncode == 1
-    assert f"process {os.getpid()}" in proc.stderr and "locked" in proc.stderr
+    assert f"process {os.getpid()}" in proc.stderr
+    assert "locked" in proc.stderr
     assert not (out / "manifest.json").exists()
     assert subprocess.run(_build_command(project, tmp_path / "out"), check=False).returncode == 0
 
@@ -286,10 +288,11 @@ def test_full_or_read_only_disk_keeps_the_previous_build(
             raise OSError(code, os.strerror(code), str(path))
         return real_open(path, flags, mode, **kwargs)
 
-    monkeypatch.setattr(zipwriter.os, "open", failing_open)
+    monkeypatch.setattr(os, "open", failing_open)
     capsys.readouterr()
     assert build(project) == 1
     message = one_line_error(capsys)
-    assert hint in message and "earlier artifacts are unchanged" in message
+    assert hint in message
+    assert "earlier artifacts are unchanged" in message
     assert digests(out) == before
     assert_consistent(out)

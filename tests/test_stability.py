@@ -87,7 +87,9 @@ def _env(cache: Path) -> dict[str, str]:
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert proc.returncode == 0, f"{cmd}: {proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
@@ -151,11 +153,14 @@ def test_bump_rebuilds_only_the_layer_holding_it(
     for name, layer in after.items():
         old = before[name]
         if name == holder:
-            assert layer["changed"] is True and layer["version"] == 2
-            assert layer["content_hash"] != old["content_hash"] and layer["file"] != old["file"]
+            assert layer["changed"] is True
+            assert layer["version"] == 2
+            assert layer["content_hash"] != old["content_hash"]
+            assert layer["file"] != old["file"]
             assert not (out / str(old["file"])).exists()  # replaced, not piled up
         else:
-            assert layer["changed"] is False and layer["version"] == 1
+            assert layer["changed"] is False
+            assert layer["version"] == 1
             assert (layer["file"], layer["content_hash"], layer["sha256"]) == (
                 old["file"],
                 old["content_hash"],
@@ -173,7 +178,8 @@ def test_fresh_clones_with_committed_plan_differ_only_in_the_bumped_layer(
     repo: tuple[Path, LocalIndex, dict[str, str]], tmp_path: Path
 ) -> None:
     project, index, env = repo
-    assert UV is not None and GIT is not None
+    assert UV is not None
+    assert GIT is not None
     # plan --update writes lambda-layers.lock beside pyproject.toml; commit it with the lock.
     assert cli.main(["--quiet", "plan", str(project), "--update"]) == 0
     assert (project / "lambda-layers.lock").exists()
@@ -233,4 +239,5 @@ def test_fresh_clones_with_committed_plan_differ_only_in_the_bumped_layer(
                 b[name]["sha256"],
                 b[name]["version"],
             )
-            assert a[name]["changed"] is False and b[name]["changed"] is False
+            assert a[name]["changed"] is False
+            assert b[name]["changed"] is False

@@ -44,7 +44,8 @@ int answer(void) { return 41 + data.values[0]; }
 
 def section_names(elf: bytes) -> set[str]:
     """Section names of a little-endian ELF64 file (independent of readelf and of the code)."""
-    assert elf[4] == 2 and elf[5] == 1, "test helper reads ELF64 little-endian only"
+    assert elf[4] == 2, "test helper reads ELF64 only"
+    assert elf[5] == 1, "test helper reads little-endian ELF only"
     (shoff,) = struct.unpack_from("<Q", elf, 0x28)
     shentsize, shnum, shstrndx = struct.unpack_from("<HHH", elf, 0x3A)
     headers = [struct.unpack_from("<IIQQQQ", elf, shoff + i * shentsize) for i in range(shnum)]
@@ -401,9 +402,11 @@ def test_compile_writes_target_bytecode(
         dest = root / entry.path
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(entry_bytes(entry))
-    pyc = root / f"python/__pycache__/mod.{tag}.pyc"
+    pyc_file = root / f"python/__pycache__/mod.{tag}.pyc"
     report = json.loads(
-        run_python(python, VERIFY, str(root), str(pyc), str(root / "python/mod.py"), cwd=tmp_path)
+        run_python(
+            python, VERIFY, str(root), str(pyc_file), str(root / "python/mod.py"), cwd=tmp_path
+        )
     )
     assert bytes.fromhex(report["magic"]) == paths[f"python/__pycache__/mod.{tag}.pyc"].data[:4]
     assert report == {
@@ -434,7 +437,8 @@ def test_compile_uses_the_install_root_for_fat_zips(tmp_path: Path) -> None:
     tag = f"cpython-{sys.version_info[0]}{sys.version_info[1]}"
     data = by_path(compiled)[f"__pycache__/fat.{tag}.pyc"].data
     assert b"/var/task/fat.py" in data
-    assert b"/opt/" not in data and str(tmp_path).encode() not in data
+    assert b"/opt/" not in data
+    assert str(tmp_path).encode() not in data
 
 
 def test_compile_replaces_a_shipped_pyc_at_the_same_path(tmp_path: Path) -> None:
@@ -448,7 +452,8 @@ def test_compile_replaces_a_shipped_pyc_at_the_same_path(tmp_path: Path) -> None
     assert isinstance(by_path(pkg)[f"python/__pycache__/m.{tag}.pyc"], ZipSourceEntry)
     compiled = compile_package(pkg, get_target(runtime), python=python)
     pyc = by_path(compiled)[f"python/__pycache__/m.{tag}.pyc"]
-    assert isinstance(pyc, BytesEntry) and pyc.data != b"stale"
+    assert isinstance(pyc, BytesEntry)
+    assert pyc.data != b"stale"
     assert [e.path for e in compiled.entries].count(pyc.path) == 1
 
 

@@ -10,11 +10,12 @@ import zipfile
 from collections.abc import Mapping
 
 ELF_MACHINES: Mapping[int, str] = {62: "x86_64", 183: "aarch64"}
+_HEADER_PREFIX = 20  # e_ident (16 bytes), e_type, e_machine: what identifies the machine
 
 
 def elf_machine(data: bytes) -> str | None:
     """'x86_64', 'aarch64' or 'other' for an ELF header, None when `data` is not ELF."""
-    if len(data) < 20 or data[:4] != b"\x7fELF":
+    if len(data) < _HEADER_PREFIX or data[:4] != b"\x7fELF":
         return None
     order = "<" if data[5] == 1 else ">"
     (machine,) = struct.unpack_from(order + "H", data, 18)

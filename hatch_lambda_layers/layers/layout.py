@@ -49,6 +49,7 @@ NON_REPRODUCIBLE_DIST_INFO = frozenset(
 
 # Top-level packages whose `data/<service>/` directories hold the AWS service models.
 BOTOCORE_DATA_ROOTS = ("botocore", "boto3")
+_SERVICES_SHOWN = 10  # known services listed in an unknown-service error
 
 MODE_FILE = 0o644
 MODE_EXECUTABLE = 0o755
@@ -186,21 +187,17 @@ def unsafe_path_reason(name: str) -> str | None:
     Backslashes count as separators here: they are harmless on Lambda's Linux but become
     traversal on Windows tooling, and a wheel has no business using them for traversal.
     """
-    if not name:
-        return "empty name"
-    if "\x00" in name:
-        return "NUL character in the name"
     slashed = name.replace("\\", "/")
-    if slashed.startswith("/"):
-        return "absolute path"
-    if _DRIVE.match(slashed):
-        return "drive letter"
     parts = slashed.rstrip("/").split("/")
-    if ".." in parts:
-        return "'..' component"
-    if any(p in ("", ".") for p in parts):
-        return "empty or '.' component"
-    return None
+    checks = (
+        (not name, "empty name"),
+        ("\x00" in name, "NUL character in the name"),
+        (slashed.startswith("/"), "absolute path"),
+        (_DRIVE.match(slashed) is not None, "drive letter"),
+        (".." in parts, "'..' component"),
+        (any(p in ("", ".") for p in parts), "empty or '.' component"),
+    )
+    return next((reason for failed, reason in checks if failed), None)
 
 
 def _file_type(external_attr: int) -> int:
@@ -257,7 +254,7 @@ def _default_excluded(relpath: str, options: LayoutOptions) -> bool:
     if relpath.endswith(".pyc") and not options.compile:
         return True
     return (
-        len(parts) == 2
+        len(parts) == 2  # noqa: PLR2004  (a file directly inside <name>.dist-info/)
         and _DIST_INFO_DIR.fullmatch(parts[0]) is not None
         and parts[1] in NON_REPRODUCIBLE_DIST_INFO
     )
@@ -266,8 +263,9 @@ def _default_excluded(relpath: str, options: LayoutOptions) -> bool:
 def botocore_service(relpath: str) -> str | None:
     """The service whose model `relpath` belongs to (`botocore/data/<service>/…`), if any."""
     parts = relpath.split("/")
-    if len(parts) >= 4 and parts[0] in BOTOCORE_DATA_ROOTS and parts[1] == "data":
-        return parts[2]
+    match parts:
+        case [root, "data", service, _, *_] if root in BOTOCORE_DATA_ROOTS:
+            return service
     return None
 
 
@@ -331,8 +329,9 @@ def layout_wheel(
 def known_botocore_services(member_names: Iterable[str]) -> set[str]:
     """Services with a model directory among `member_names` (wheel members or import paths)."""
     services: set[str] = set()
-    for name in member_names:
-        top, _, rest = name.partition("/")
+    for member in member_names:
+        name = member
+        top, _, rest = member.partition("/")
         if _DATA_DIR.fullmatch(top):
             scheme, _, name = rest.partition("/")
             if scheme not in IMPORTABLE_SCHEMES:
@@ -356,8 +355,9 @@ def botocore_services_problems(
             continue
         # Close matches first (did you mean), then the others in order, ten at most.
         close = difflib.get_close_matches(service, known_sorted, n=5, cutoff=0.5)
-        shown = (close + [k for k in known_sorted if k not in close])[:10]
-        more = f" and {len(known_sorted) - 10} more" if len(known_sorted) > 10 else ""
+        shown = (close + [k for k in known_sorted if k not in close])[:_SERVICES_SHOWN]
+        rest = len(known_sorted) - _SERVICES_SHOWN
+        more = f" and {rest} more" if rest > 0 else ""
         listed = ", ".join(shown) if shown else "none (is botocore bundled?)"
         problems.append(
             f'{key} names unknown service "{service}"; known services include: {listed}{more}'

@@ -23,10 +23,14 @@ from .entries import PackageFiles, ZipSourceEntry, entry_overhead
 from .layout import LayoutOptions, layout_wheel
 from .zipformat import CHUNK, COPYABLE_METHODS, FLAG_ENCRYPTED, deflate_stream
 
+_UNIX = 3  # ZipInfo.create_system of archives made on Unix
+_RECORD_HASH_COLUMN = 1  # RECORD rows: path, hash, size
+_RECORD_SIZE_COLUMN = 2
+
 
 def _unix_attr(info: zipfile.ZipInfo) -> int:
     # The high 16 bits of external_attr hold a Unix mode only when the archiver says it is Unix.
-    return info.external_attr if info.create_system == 3 else 0
+    return info.external_attr if info.create_system == _UNIX else 0
 
 
 def _record_hashes(zf: zipfile.ZipFile, names: Sequence[str]) -> dict[str, tuple[str, int | None]]:
@@ -37,16 +41,16 @@ def _record_hashes(zf: zipfile.ZipFile, names: Sequence[str]) -> dict[str, tuple
     text = zf.read(records[0]).decode("utf-8", errors="replace")
     hashes: dict[str, tuple[str, int | None]] = {}
     for row in csv.reader(io.StringIO(text)):
-        if len(row) < 2 or not row[1].startswith("sha256="):
+        if len(row) <= _RECORD_HASH_COLUMN or not row[1].startswith("sha256="):
             continue
         encoded = row[1][len("sha256=") :]
         try:
             digest = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
         except (binascii.Error, ValueError):
             continue
-        if len(digest) != 32:
+        if len(digest) != hashlib.sha256().digest_size:
             continue
-        size = int(row[2]) if len(row) > 2 and row[2].isdigit() else None
+        size = int(row[2]) if len(row) > _RECORD_SIZE_COLUMN and row[2].isdigit() else None
         hashes[row[0]] = (digest.hex(), size)
     return hashes
 

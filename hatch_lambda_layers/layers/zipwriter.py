@@ -101,7 +101,9 @@ class _ZipWriter:
             + w.name
         )
 
-    def add(self, path: str, mode: int, method: int, crc32: int, csize: int, size: int) -> _Written:
+    def add(
+        self, path: str, mode: int, method: int, crc32: int, csize: int, *, size: int
+    ) -> _Written:
         name = path.encode("utf-8")
         flags = 0 if path.isascii() else FLAG_UTF8
         offset = self.out.tell()
@@ -196,7 +198,7 @@ def _write_streamed(writer: _ZipWriter, entry: Entry) -> str:
         csize += len(block)
     end = out.tell()
     out.seek(offset)
-    w = writer.add(entry.path, entry.mode, zipfile.ZIP_DEFLATED, crc, csize, size)
+    w = writer.add(entry.path, entry.mode, zipfile.ZIP_DEFLATED, crc, csize, size=size)
     out.write(writer.local_header(w))
     out.seek(end)
     return digest.hexdigest()
@@ -275,7 +277,7 @@ def _write_copied(writer: _ZipWriter, entry: ZipSourceEntry, source: BinaryIO) -
         entry.compress_type,
         entry.crc32,
         entry.compressed_size,
-        entry.size,
+        size=entry.size,
     )
     writer.out.write(writer.local_header(w))
     _copy_raw(entry, source, writer.out)

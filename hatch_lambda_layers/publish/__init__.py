@@ -74,7 +74,9 @@ def publish(
     )
     aws = Aws(session_factory or default_session_factory)
     plans = [
-        plan_region(aws, manifest, region, artifacts, function_name, bucket_for(s3_bucket, region))
+        plan_region(
+            aws, manifest, region, artifacts, function_name, s3_bucket=bucket_for(s3_bucket, region)
+        )
         for region in region_list
     ]
     if dry_run:

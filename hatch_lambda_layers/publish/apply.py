@@ -108,7 +108,16 @@ def apply_region(
         arns.append(layer.arn)
         log(f"[{region}] {step.entry.name}: {message}")
     if plan.function is not None:
-        _apply_function(aws, manifest, region, plan.function, arns, plan.s3_bucket, progress, log)
+        _apply_function(
+            aws,
+            manifest,
+            region,
+            plan.function,
+            arns,
+            s3_bucket=plan.s3_bucket,
+            progress=progress,
+            log=log,
+        )
 
 
 def _update_code(
@@ -139,6 +148,7 @@ def _apply_function(
     region: str,
     step: FunctionStep,
     arns: Sequence[str],
+    *,
     s3_bucket: str | None,
     progress: Progress,
     log: Log,

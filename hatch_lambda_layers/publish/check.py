@@ -94,7 +94,7 @@ def select_function(manifest: Manifest, function_name: str) -> FunctionEntry:
 
 
 def _check_artifact(
-    base: Path, kind: str, name: str, file: str, sha256: str, problems: list[str]
+    base: Path, kind: str, name: str, file: str, sha256: str, *, problems: list[str]
 ) -> Artifact | None:
     """The zip `file` in `base`, if its name stays there, it exists and has the recorded sha256."""
     label = f"{kind} {name!r}"
@@ -105,7 +105,8 @@ def _check_artifact(
         return None
     if not path.is_file():
         problems.append(
-            f"{label}: zip {str(path)!r} does not exist; rebuild or publish the manifest it came with"
+            f"{label}: zip {str(path)!r} does not exist; rebuild or publish the manifest "
+            f"it came with"
         )
         return None
     actual = file_sha256(path)
@@ -126,7 +127,9 @@ def _check_layers(manifest: Manifest, base: Path, problems: list[str]) -> list[A
                 f"layer name {layer.name!r} is not a valid Lambda layer name "
                 "(letters, digits, '-' and '_', at most 64)"
             )
-        art = _check_artifact(base, "layer", layer.name, layer.file, layer.sha256, problems)
+        art = _check_artifact(
+            base, "layer", layer.name, layer.file, layer.sha256, problems=problems
+        )
         if art is not None:
             layers.append(art)
     if manifest.license_info is not None and len(manifest.license_info) > LICENSE_INFO_MAX:
@@ -146,7 +149,7 @@ def _check_function(
         problems.append(str(exc))
         return None
     code = _check_artifact(
-        base, "function", function.name, function.file, function.sha256, problems
+        base, "function", function.name, function.file, function.sha256, problems=problems
     )
     count = len(manifest.layers) + len(manifest.external_layers)
     if count > LAYERS_MAX:

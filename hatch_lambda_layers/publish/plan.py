@@ -77,7 +77,7 @@ def _how(artifact: Artifact, s3_bucket: str | None, present: bool) -> str:
 
 
 def _find_existing(
-    aws: Aws, region: str, layer: str, content_hash: str, runtime: str, architecture: str
+    aws: Aws, region: str, layer: str, content_hash: str, runtime: str, *, architecture: str
 ) -> tuple[int, str] | None:
     """The newest version of `layer` that carries `content_hash`, paging only as far as needed:
     Lambda lists versions newest first, so an unchanged layer is answered by the first page."""
@@ -145,12 +145,18 @@ def _plan_layer(
     region: str,
     entry: LayerEntry,
     artifact: Artifact,
+    *,
     s3_bucket: str | None,
 ) -> LayerStep:
     """Reuse the version carrying this content, else publish the zip."""
     target = manifest.target
     found = _find_existing(
-        aws, region, entry.name, entry.content_hash, target.runtime, target.architecture
+        aws,
+        region,
+        entry.name,
+        entry.content_hash,
+        target.runtime,
+        architecture=target.architecture,
     )
     if found is not None:
         version, arn = found
@@ -176,19 +182,20 @@ def plan_region(
     region: str,
     artifacts: CheckedArtifacts,
     function_name: str | None,
+    *,
     s3_bucket: str | None,
 ) -> RegionPlan:
     """What apply will do in `region`, from read-only calls."""
     if s3_bucket and artifacts.need_s3:
         _check_bucket(aws, region, s3_bucket)
     steps = tuple(
-        _plan_layer(aws, manifest, region, entry, artifact, s3_bucket)
+        _plan_layer(aws, manifest, region, entry, artifact, s3_bucket=s3_bucket)
         for entry, artifact in zip(manifest.layers, artifacts.layers, strict=True)
     )
     function = None
     if function_name is not None and artifacts.code is not None:
         function = _plan_function(
-            aws, manifest, region, function_name, artifacts.code, s3_bucket, steps
+            aws, manifest, region, function_name, artifacts.code, s3_bucket=s3_bucket, layers=steps
         )
     return RegionPlan(region, s3_bucket, steps, function)
 
@@ -217,7 +224,7 @@ def _read_function(aws: Aws, manifest: Manifest, region: str, name: str) -> Mapp
 
 
 def _code_action(
-    aws: Aws, region: str, name: str, code: Artifact, current: str, s3_bucket: str | None
+    aws: Aws, region: str, name: str, code: Artifact, current: str, *, s3_bucket: str | None
 ) -> tuple[PublishAction, bool]:
     """Keep or update the function's code; and whether its zip is already in S3."""
     if current == code.code_sha256:
@@ -241,13 +248,14 @@ def _plan_function(
     region: str,
     name: str,
     code: Artifact,
+    *,
     s3_bucket: str | None,
     layers: Sequence[LayerStep],
 ) -> FunctionStep:
     config = _read_function(aws, manifest, region, name)
     current_code = str(config.get("CodeSha256", ""))
     current_layers = tuple(str(x["Arn"]) for x in config.get("Layers") or ())
-    code_action, present = _code_action(aws, region, name, code, current_code, s3_bucket)
+    code_action, present = _code_action(aws, region, name, code, current_code, s3_bucket=s3_bucket)
     # ARNs of layers still to publish are unknown until then: `<name>:<new>` stands for them.
     wanted = (
         *(s.existing.arn if s.existing else f"{s.entry.name}:<new>" for s in layers),

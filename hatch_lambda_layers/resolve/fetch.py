@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import IO
 
@@ -122,6 +123,7 @@ def _download(
     kind: str,
     url: str,
     filename: str,
+    *,
     expected: str | None,
     tracker: _Tracker | None,
     known_size: int | None,
@@ -130,7 +132,7 @@ def _download(
     for attempt in range(STREAM_ATTEMPTS):
         handle, tmp = cache.temp_file()
         try:
-            actual = _stream(session, url, filename, handle, tracker, known_size)
+            actual = _stream(session, url, filename, handle, tracker, known_size=known_size)
             if expected is not None and actual != expected:
                 raise HashMismatchError(
                     f"hash mismatch for {filename} from {redact_url(url)}: expected sha256 "
@@ -158,6 +160,7 @@ def _stream(
     filename: str,
     handle: IO[bytes],
     tracker: _Tracker | None,
+    *,
     known_size: int | None,
 ) -> str:
     """Write the body of ``url`` to `handle` (closed after) and return its sha256 hex.
@@ -168,7 +171,7 @@ def _stream(
     counted = 0
     try:
         with handle, session.open(url) as response:
-            if response.status != 200:
+            if response.status != HTTPStatus.OK:
                 where = f"HTTP status {response.status}"
                 if local_path(url) is not None:
                     where = "no such file"
@@ -211,7 +214,16 @@ def fetch_bytes(
         cached = cache.path(kind, sha256.lower(), name)
         if cache.hit(cached, sha256.lower(), None):
             return cached.read_bytes()
-    path = _download(session, cache, kind, url, name, sha256 and sha256.lower(), None, None)
+    path = _download(
+        session,
+        cache,
+        kind,
+        url,
+        name,
+        expected=sha256 and sha256.lower(),
+        tracker=None,
+        known_size=None,
+    )
     data = path.read_bytes()
     if sha256 is None:
         # Unverified bytes are not kept: the path would certify a hash nobody asked for.
@@ -277,7 +289,14 @@ def _fetch_wheel(session: Session, cache: _Cache, tracker: _Tracker, link: Wheel
             tracker.update(link.filename, files=1, done=size, total=extra_total, force=True)
             return cached
     path = _download(
-        session, cache, "wheels", link.url, link.filename, expected, tracker, link.size
+        session,
+        cache,
+        "wheels",
+        link.url,
+        link.filename,
+        expected=expected,
+        tracker=tracker,
+        known_size=link.size,
     )
     tracker.update(link.filename, files=1, force=True)
     return path

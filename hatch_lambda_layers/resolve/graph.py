@@ -89,7 +89,7 @@ class Closure:
 def _reachable(
     graph: DependencyGraph, starts: Iterable[str], blocked: frozenset[str]
 ) -> dict[str, list[str]]:
-    """Names reachable from `starts` without entering `blocked`, each with the path that found it."""
+    """Names reachable from `starts` without entering `blocked`, each with the path to it."""
     found: dict[str, list[str]] = {}
     stack = [(s, [s]) for s in sorted(set(starts), reverse=True) if s not in blocked]
     while stack:
@@ -97,9 +97,11 @@ def _reachable(
         if name in found or name not in graph:
             continue
         found[name] = path
-        for dep in sorted(graph[name].dependencies, reverse=True):
-            if dep not in found and dep not in blocked:
-                stack.append((dep, [*path, dep]))
+        stack += [
+            (dep, [*path, dep])
+            for dep in sorted(graph[name].dependencies, reverse=True)
+            if dep not in found and dep not in blocked
+        ]
     return found
 
 

@@ -15,6 +15,7 @@ import threading
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
@@ -258,7 +259,7 @@ class HttpSession:
         for attempt in range(STREAM_ATTEMPTS):
             try:
                 with self.open(url, headers=request_headers) as response:
-                    body = response.read() if response.status == 200 else b""
+                    body = response.read() if response.status == HTTPStatus.OK else b""
                     return Fetched(response.url, response.status, response.content_type, body)
             except (ProtocolError, ReadTimeoutError) as exc:
                 if attempt + 1 == STREAM_ATTEMPTS:

@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from http import HTTPStatus
 from pathlib import Path
 from typing import Protocol
 
@@ -144,7 +145,7 @@ class IndexClient:
         fetched = self.http.get(page_url, headers={"Accept": ACCEPT})
         if fetched.status in (404, 410):
             return None
-        if fetched.status != 200:
+        if fetched.status != HTTPStatus.OK:
             raise FetchError(
                 f"index page {redact_url(page_url)} answered HTTP {fetched.status}; check the "
                 f"index URL and its credentials"
@@ -177,8 +178,10 @@ class IndexClient:
             page = self._fetch_page(base.rstrip("/") + f"/{project}/")
             if page is not None:
                 pages.append(page)
-        for location in self._find_links:
-            pages.append(ProjectPage(files=tuple(self._find_links_files(location, project))))
+        pages += [
+            ProjectPage(files=tuple(self._find_links_files(location, project)))
+            for location in self._find_links
+        ]
         return replace(merge_pages(pages), name=project)
 
     def prefetch(self, names: Iterable[str]) -> None:

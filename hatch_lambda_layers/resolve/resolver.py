@@ -47,6 +47,7 @@ __all__ = ["ResolveTarget", "resolve"]
 
 PYTHON = "<python>"
 MAX_ROUNDS = 20_000
+_TAGS_SHOWN = 6  # wheel tags listed in a no-usable-wheel explanation
 
 
 class ResolveTarget(Protocol):
@@ -394,7 +395,9 @@ def _why_no_wheel(
             f"{provider.python} (versions {_list(excluded_by_python)})"
         )
     tags = sorted({wheel_tags_text(f.link()) for info in versions.values() for f in info.wheels})
-    shown = ", ".join(tags[:6]) + (f" and {len(tags) - 6} more" if len(tags) > 6 else "")
+    shown = ", ".join(tags[:_TAGS_SHOWN])
+    if len(tags) > _TAGS_SHOWN:
+        shown += f" and {len(tags) - _TAGS_SHOWN} more"
     return (
         f"{asked}, but {name} has versions {_list(sorted(versions, reverse=True))} and "
         f"they ship no wheel for the target (their wheels: {shown}); a "

@@ -134,7 +134,7 @@ def graph_from_uv_lock(
     root = lock.pick(project_name, {}, f"the project {project_name}")
     _check_extras(lock.entries[root], extras, project_name)
     active, edges = _walk(lock, root, {canonicalize_name(e) for e in extras})
-    return _reached_graph(lock, root, active, edges, target, base_dir)
+    return _reached_graph(lock, root, active, edges, target, base_dir=base_dir)
 
 
 def _check_lock_version(data: Mapping[str, Any]) -> None:
@@ -236,8 +236,7 @@ def _sections(
         (None, _uv_list(entry, "dependencies", where))
     ]
     optional = _uv_table(entry, "optional-dependencies", where)
-    for wanted_extra in sorted(extras):
-        sections.append((wanted_extra, _optional_deps(optional, wanted_extra, where)))
+    sections += [(extra, _optional_deps(optional, extra, where)) for extra in sorted(extras)]
     return sections
 
 
@@ -261,6 +260,7 @@ def _reached_graph(
     active: _ActiveExtras,
     edges: _Edges,
     target: Target,
+    *,
     base_dir: Path,
 ) -> DependencyGraph:
     """The walked entries (all but the project's own) as a `DependencyGraph`."""
