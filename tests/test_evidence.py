@@ -159,6 +159,9 @@ class FakeIndex:
     def metadata(self, file: IndexFile) -> str:
         raise NotImplementedError
 
+    def file_sha256(self, file: IndexFile) -> str:
+        raise NotImplementedError
+
     def describe(self) -> str:
         return "fake index"
 
