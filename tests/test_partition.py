@@ -12,10 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hatch_lambda_layers.errors import ConfigError, LimitError
-from hatch_lambda_layers.plan import partition as part
+from hatch_lambda_layers.plan import solver
 from hatch_lambda_layers.plan.partition import (
-    DIRECT_UPLOAD_LIMIT,
-    JOINT_PSEUDO_COUNT,
     Constraints,
     Item,
     Layer,
@@ -25,7 +23,7 @@ from hatch_lambda_layers.plan.partition import (
     partition,
     replan,
 )
-from hatch_lambda_layers.plan.rates import ChangeHistory
+from hatch_lambda_layers.targets import DIRECT_UPLOAD_MAX
 
 MB = 1_000_000
 NAMES = [f"pkg-{c}" for c in "abcdefghijklmnopqrstuvwxyz"]
@@ -34,12 +32,12 @@ NAMES = [f"pkg-{c}" for c in "abcdefghijklmnopqrstuvwxyz"]
 @contextmanager
 def exact_up_to(n: int) -> Iterator[None]:
     """Lower the exact-solver threshold so that small instances take the heuristic path."""
-    old = part.EXACT_UNITS
-    part.EXACT_UNITS = n
+    old = solver.EXACT_UNITS
+    solver.EXACT_UNITS = n
     try:
         yield
     finally:
-        part.EXACT_UNITS = old
+        solver.EXACT_UNITS = old
 
 
 def set_partitions(n: int, k: int) -> Iterator[list[list[int]]]:
@@ -61,12 +59,7 @@ def set_partitions(n: int, k: int) -> Iterator[list[list[int]]]:
     yield from grow(0, [])
 
 
-def brute_force(
-    items: Sequence[Item],
-    c: Constraints,
-    history: ChangeHistory | None = None,
-    pseudo_count: float = JOINT_PSEUDO_COUNT,
-) -> float | None:
+def brute_force(items: Sequence[Item], c: Constraints) -> float | None:
     """Cheapest feasible plan by enumeration; None when nothing is feasible."""
     pinned_of = {p: g for g, ps in c.pinned_groups.items() for p in ps}
     best: float | None = None
@@ -87,21 +80,12 @@ def brute_force(
                 ok = False
         if not ok:
             continue
-        cost = sum(
-            layer_cost((items[i] for i in block), history=history, pseudo_count=pseudo_count)
-            for block in blocks
-        )
+        cost = sum(layer_cost(items[i] for i in block) for block in blocks)
         best = cost if best is None else min(best, cost)
     return best
 
 
-def check_plan(
-    plan: Plan,
-    items: Sequence[Item],
-    c: Constraints,
-    history: ChangeHistory | None = None,
-    pseudo_count: float = JOINT_PSEUDO_COUNT,
-) -> None:
+def check_plan(plan: Plan, items: Sequence[Item], c: Constraints) -> None:
     """Invariants every plan must satisfy."""
     names = [p for layer in plan.layers for p in layer.packages]
     assert sorted(names) == sorted(i.name for i in items), "every package in exactly one layer"
@@ -117,12 +101,12 @@ def check_plan(
     for group, members in c.pinned_groups.items():
         present = [m for m in members if m in where]
         assert all(where[m] == group for m in present), "pinned group in its named layer"
-    assert plan.expected_bytes == pytest.approx(
-        expected_bytes(plan.layers, items, history=history, pseudo_count=pseudo_count)
-    )
-    assert plan.single_layer_bytes == pytest.approx(
-        layer_cost(items, history=history, pseudo_count=pseudo_count)
-    )
+    assert plan.expected_bytes == pytest.approx(expected_bytes(plan.layers, items))
+    assert plan.single_layer_bytes == pytest.approx(layer_cost(items))
+    for layer in plan.layers:
+        assert layer.expected_bytes == pytest.approx(
+            layer_cost(i for i in items if i.name in layer.packages)
+        )
     assert plan.lower_bound is not None
     assert plan.lower_bound <= plan.expected_bytes * (1 + 1e-9)
     assert [layer.name for layer in plan.layers] == sorted(layer.name for layer in plan.layers)
@@ -142,7 +126,7 @@ def instances(
     n = draw(st.integers(0, max_items))
     names = draw(st.permutations(NAMES))[:n]
     items = [Item(name, draw(sizes), draw(st.integers(0, 10**8)), draw(rates)) for name in names]
-    limit = draw(st.sampled_from([None, 40 * MB, DIRECT_UPLOAD_LIMIT]))
+    limit = draw(st.sampled_from([None, 40 * MB, DIRECT_UPLOAD_MAX]))
     k = draw(st.integers(1, 5))
     groups: dict[str, tuple[str, ...]] = {}
     if pinned and n >= 2 and draw(st.booleans()):
@@ -152,27 +136,6 @@ def instances(
         if rest and k >= 2 and draw(st.booleans()):
             groups["grp-b"] = (rest[0], "not-installed")
     return items, Constraints(k, limit, groups)
-
-
-@st.composite
-def histories(draw: st.DrawFn, names: Sequence[str]) -> ChangeHistory | None:
-    """None, or a history over some of `names` (and a package not among them), some intervals
-    with correlated changes."""
-    if not names or draw(st.integers(0, 4)) == 0:
-        return None
-    covered = draw(st.lists(st.sampled_from(list(names)), unique=True, min_size=1))
-    covered.append("not-installed")
-    n = draw(st.integers(0, 12))
-    intervals = []
-    for _ in range(n):
-        changed = set(draw(st.lists(st.sampled_from(covered), unique=True, max_size=3)))
-        if len(covered) >= 2 and draw(st.booleans()):
-            changed |= {covered[0], covered[1]}  # a pair that often changes together
-        intervals.append(frozenset(changed))
-    return ChangeHistory(tuple(intervals), frozenset(covered), "release-cadence")
-
-
-weights = st.sampled_from([0.0, 1.0, 8.0, JOINT_PSEUDO_COUNT])
 
 
 # --------------------------------------------------------------------------- costs
@@ -195,7 +158,7 @@ def test_volatile_giant_stays_alone_and_stable_packages_share() -> None:
         Item("requests", 70_000, 0, 0.05),
         Item("tiny-volatile", 20_000, 0, 0.9),
     ]
-    plan = partition(items, Constraints(2, DIRECT_UPLOAD_LIMIT))
+    plan = partition(items, Constraints(2, DIRECT_UPLOAD_MAX))
     where = plan.assignment()
     assert plan.exact
     assert where["botocore"] != where["numpy"]
@@ -373,7 +336,7 @@ def test_new_packages_join_without_moving_others_and_gone_ones_drop() -> None:
         Item("pydantic", 500_000, 0, 0.5),
         Item("requests", 70_000, 0, 0.05),
     ]
-    c = Constraints(5, DIRECT_UPLOAD_LIMIT)
+    c = Constraints(5, DIRECT_UPLOAD_MAX)
     first = partition(items, c)
     previous = first.assignment()
     bumped = [*items[:3], Item("idna", 69_000, 0, 0.3)]  # requests gone, idna new
@@ -399,7 +362,7 @@ def test_layer_over_the_limit_sheds_its_largest_package() -> None:
     plan = partition(items, Constraints(5, None), previous)
     assert [layer.name for layer in plan.layers] == ["science"]
     grown = [Item("scipy", 40 * MB, 0, 0.1), *items[1:]]
-    plan = partition(grown, Constraints(5, DIRECT_UPLOAD_LIMIT), previous)
+    plan = partition(grown, Constraints(5, DIRECT_UPLOAD_MAX), previous)
     where = plan.assignment()
     assert where["numpy"] == "science" and where["six"] == "science"
     assert where["scipy"] != "science"
@@ -456,7 +419,7 @@ def test_layer_names_pinned_kept_generated_sanitized_and_distinct() -> None:
 def test_single_package_over_direct_limit_names_it_and_suggests_s3() -> None:
     items = [Item("pyarrow", 55_043_763, 0, 0.1), Item("six", 10_000, 0, 0.0)]
     with pytest.raises(LimitError) as info:
-        partition(items, Constraints(5, DIRECT_UPLOAD_LIMIT))
+        partition(items, Constraints(5, DIRECT_UPLOAD_MAX))
     message = str(info.value)
     assert "pyarrow" in message and "55,043,763" in message and "52,428,800" in message
     assert 'upload = "s3"' in message
@@ -466,19 +429,19 @@ def test_single_package_over_direct_limit_names_it_and_suggests_s3() -> None:
 def test_not_fitting_in_max_layers_says_so_with_sizes() -> None:
     items = [Item(f"p{i}", 30 * MB, 0, 0.1) for i in range(4)]
     with pytest.raises(LimitError) as info:
-        partition(items, Constraints(2, DIRECT_UPLOAD_LIMIT))
+        partition(items, Constraints(2, DIRECT_UPLOAD_MAX))
     message = str(info.value)
     assert "max-layers is 2" in message and "120,000,000" in message
     # three 30 MB packages cannot pair up under 50 MiB: 3 layers needed although 90 MB < 2 x 50 MiB
     with pytest.raises(LimitError, match="cannot be packed into 2 layers"):
-        partition(items[:3], Constraints(2, DIRECT_UPLOAD_LIMIT))
-    assert len(partition(items[:3], Constraints(3, DIRECT_UPLOAD_LIMIT)).layers) == 3
+        partition(items[:3], Constraints(2, DIRECT_UPLOAD_MAX))
+    assert len(partition(items[:3], Constraints(3, DIRECT_UPLOAD_MAX)).layers) == 3
 
 
 def test_heuristic_path_reports_infeasibility_too() -> None:
     items = [Item(f"p{i:02d}", 30 * MB, 0, 0.1) for i in range(14)]
     with pytest.raises(LimitError):
-        partition(items, Constraints(5, DIRECT_UPLOAD_LIMIT))
+        partition(items, Constraints(5, DIRECT_UPLOAD_MAX))
 
 
 def test_pinned_group_contradictions_are_config_errors() -> None:
@@ -490,7 +453,7 @@ def test_pinned_group_contradictions_are_config_errors() -> None:
     with pytest.raises(LimitError, match="pinned layer 'x'"):
         partition(
             [Item("a", 30 * MB, 0, 0.1), Item("b", 30 * MB, 0, 0.1)],
-            Constraints(3, DIRECT_UPLOAD_LIMIT, {"x": ("a", "b")}),
+            Constraints(3, DIRECT_UPLOAD_MAX, {"x": ("a", "b")}),
         )
 
 
@@ -500,8 +463,8 @@ def test_large_instance_uses_heuristic_with_a_bound() -> None:
         Item(f"dist-{i:03d}", rng.randint(5_000, 8 * MB), 0, rng.choice([0.01, 0.1, 0.4, 0.9]))
         for i in range(40)
     ]
-    plan = partition(items, Constraints(5, DIRECT_UPLOAD_LIMIT))
-    check_plan(plan, items, Constraints(5, DIRECT_UPLOAD_LIMIT))
+    plan = partition(items, Constraints(5, DIRECT_UPLOAD_MAX))
+    check_plan(plan, items, Constraints(5, DIRECT_UPLOAD_MAX))
     assert not plan.exact
     assert plan.lower_bound is not None and 0 < plan.lower_bound <= plan.expected_bytes
     assert plan.expected_bytes <= plan.single_layer_bytes
@@ -509,11 +472,11 @@ def test_large_instance_uses_heuristic_with_a_bound() -> None:
 
 
 def test_empty_input() -> None:
-    plan = partition([], Constraints(5, DIRECT_UPLOAD_LIMIT))
+    plan = partition([], Constraints(5, DIRECT_UPLOAD_MAX))
     assert plan.layers == () and plan.expected_bytes == 0.0 and plan.exact
 
 
-# --------------------------------------------------------------------------- joint model
+# --------------------------------------------------------------------------- the cost
 
 
 def subsets(items: Sequence[Item], data: st.DataObject) -> tuple[list[Item], list[Item]]:
@@ -522,249 +485,35 @@ def subsets(items: Sequence[Item], data: st.DataObject) -> tuple[list[Item], lis
     return [i for i, s in side if s == 1], [i for i, s in side if s == 2]
 
 
-@settings(max_examples=60, deadline=None)
-@given(instances(max_items=8), st.data())
-def test_without_history_the_joint_model_is_the_independent_model(
+@settings(max_examples=200, deadline=None)
+@given(instances(max_items=8, pinned=False), st.data())
+def test_layer_cost_is_monotone_superadditive_and_bounded(
     case: tuple[list[Item], Constraints], data: st.DataObject
 ) -> None:
-    items, c = case
-    elsewhere = ChangeHistory(
-        (frozenset({"other"}), frozenset()), frozenset({"other", "more"}), "release-cadence"
-    )
-    empty = ChangeHistory((), frozenset(i.name for i in items), "lock-history")
-    part_a, _ = subsets(items, data)
-    for history in (None, elsewhere, empty):
-        # bit for bit, not approximately
-        assert layer_cost(part_a, history=history) == layer_cost(part_a)
-        assert layer_cost(items, history=history, pseudo_count=0.0) == layer_cost(items)
-    try:
-        plan = partition(items, c)
-    except LimitError:
-        return
-    for history in (elsewhere, empty):
-        assert partition(items, c, history=history) == plan
-        assert replan(items, c, plan.assignment(), history=history) == replan(
-            items, c, plan.assignment()
-        )
-    assert plan.history_source is None and plan.history_intervals == 0
-
-
-@settings(max_examples=200, deadline=None)
-@given(instances(max_items=8, pinned=False), weights, st.data())
-def test_joint_layer_cost_is_monotone_superadditive_and_bounded(
-    case: tuple[list[Item], Constraints], weight: float, data: st.DataObject
-) -> None:
     items, _ = case
-    history = data.draw(histories([i.name for i in items]))
     a, b = subsets(items, data)
     extra = data.draw(st.lists(st.sampled_from(items), unique=True)) if items else []
     grown = a + [i for i in extra if i not in a]
-
-    def cost(layer: Sequence[Item]) -> float:
-        return layer_cost(layer, history=history, pseudo_count=weight)
 
     def size(layer: Sequence[Item]) -> int:
         return sum(i.size_zipped for i in layer)
 
     tol = 1e-9 * (1 + size(items))
-    assert 0.0 <= cost(a) <= size(a) + tol
-    assert cost(a) <= cost(grown) + tol, "a member joining never makes a layer cheaper"
+    assert 0.0 <= layer_cost(a) <= size(a) + tol
+    assert layer_cost(a) <= layer_cost(grown) + tol, "a member joining never makes it cheaper"
     if size(a) and size(grown):
-        assert cost(a) / size(a) <= cost(grown) / size(grown) + 1e-9, "P(change) grows"
-    assert cost(a + b) >= cost(a) + cost(b) - tol, "superadditive: the heuristic's bound"
+        assert layer_cost(a) / size(a) <= layer_cost(grown) / size(grown) + 1e-9, "P grows"
+    assert layer_cost(a + b) >= layer_cost(a) + layer_cost(b) - tol, "the heuristic's bound"
+    for item in items:
+        own = item.size_zipped * item.change_rate
+        assert layer_cost([item]) == pytest.approx(own, rel=1e-6, abs=1e-6)
 
 
-def test_joint_model_keeps_each_package_s_own_probability() -> None:
-    history = ChangeHistory(
-        tuple(frozenset({"a", "b"}) if t % 4 == 0 else frozenset() for t in range(20)),
-        frozenset({"a", "b", "c"}),
-        "release-cadence",
-    )
-    for name, rate in (("a", 0.3), ("b", 0.25), ("c", 0.1)):  # c: never changed in the history
-        item = Item(name, MB, 0, rate)
-        for weight in (0.0, 8.0, JOINT_PSEUDO_COUNT):
-            assert layer_cost([item], history=history, pseudo_count=weight) == pytest.approx(
-                MB * rate
-            )
-    pair = [Item("a", MB, 0, 0.3), Item("b", MB, 0, 0.25)]
-    independent = layer_cost(pair)
-    # they always changed together: with w = 0 the pair costs barely more than its likelier member
-    together = layer_cost(pair, history=history, pseudo_count=0.0)
-    assert 2 * MB * 0.3 <= together < independent
-    assert layer_cost(pair, history=history, pseudo_count=1e12) == pytest.approx(independent)
-    with pytest.raises(ValueError, match="pseudo_count"):
-        layer_cost(pair, history=history, pseudo_count=-1.0)
-    with pytest.raises(ValueError, match="pseudo_count"):
-        partition(pair, Constraints(2, None), history=history, pseudo_count=math.nan)
-
-
-def test_co_changing_pair_is_grouped_when_it_pays() -> None:
-    items = [
-        Item("pydantic", 500_000, 0, 0.4),
-        Item("Pydantic_Core", 2 * MB, 0, 0.4),
-        Item("requests", 2 * MB, 0, 0.35),
-        Item("numpy", 30 * MB, 0, 0.02),
-    ]
-    c = Constraints(3, DIRECT_UPLOAD_LIMIT)
-    independent = partition(items, c).assignment()
-    # independently, the small package shares with a 2 MB one and the big one stays alone
-    assert independent["numpy"] not in {independent[n] for n in ("pydantic", "Pydantic_Core")}
-    assert independent["pydantic"] == independent["Pydantic_Core"]
-    # The history says requests and pydantic-core change in the same builds, pydantic never
-    # with them: now the two 2 MB packages share a layer and pydantic goes with... itself.
-    history = ChangeHistory(
-        tuple(
-            frozenset({"requests", "pydantic-core"})
-            if t % 5 in (0, 1)
-            else frozenset({"pydantic"})
-            if t % 5 in (2, 3)
-            else frozenset()
-            for t in range(20)
-        ),
-        frozenset({"pydantic", "pydantic-core", "requests", "numpy"}),
-        "lock-history",
-    )
-    plan = partition(items, c, history=history, pseudo_count=8.0)
-    where = plan.assignment()
-    assert where["requests"] == where["Pydantic_Core"]
-    assert where["pydantic"] not in {where["requests"], where["numpy"]}
-    assert plan.exact and plan.history_source == "lock-history" and plan.history_intervals == 20
-    check_plan(plan, items, c, history, 8.0)
-    # it pays: cheaper under the joint cost than the independent plan's layers
-    old = partition(items, c).layers
-    assert plan.expected_bytes < expected_bytes(old, items, history=history, pseudo_count=8.0)
-    # a history too short to outweigh the prior changes nothing
-    assert partition(items, c, history=history, pseudo_count=1e9).assignment() == independent
-
-
-def test_pair_that_changes_together_shares_a_layer_at_the_default_pseudo_count() -> None:
-    # pydantic and pydantic-core released in the same weeks, a third of all weeks, the small
-    # ones never: with two layers, the joint model puts the pair together and the rest apart,
-    # where the independent model lets pydantic share with the small packages.
-    together = frozenset({"pydantic", "pydantic-core"})
-    history = ChangeHistory(
-        tuple(together if t % 3 == 0 else frozenset() for t in range(52)),
-        frozenset({"pydantic", "pydantic-core", "certifi", "idna", "urllib3"}),
-        "release-cadence",
-    )
-    items = [
-        Item("pydantic", 460_000, 0, 0.3),
-        Item("pydantic-core", 1_000_000, 0, 0.3),
-        Item("certifi", 160_000, 0, 0.15),
-        Item("idna", 70_000, 0, 0.15),
-        Item("urllib3", 130_000, 0, 0.1),
-    ]
-    c = Constraints(2, DIRECT_UPLOAD_LIMIT)
-    where = partition(items, c, history=history).assignment()  # default pseudo-count
-    assert where["pydantic"] == where["pydantic-core"] != where["certifi"]
-    assert where["certifi"] == where["idna"] == where["urllib3"]
-    alone = partition(items, c).assignment()
-    assert alone["pydantic"] == alone["certifi"] != alone["pydantic-core"]
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(instances(), weights, st.data())
-def test_exact_solver_agrees_with_brute_force_under_the_joint_model(
-    case: tuple[list[Item], Constraints], weight: float, data: st.DataObject
-) -> None:
-    items, c = case
-    history = data.draw(histories([i.name for i in items]))
-    best = brute_force(items, c, history, weight)
-    if best is None:
-        with pytest.raises(LimitError):
-            partition(items, c, history=history, pseudo_count=weight)
-        return
-    plan = partition(items, c, history=history, pseudo_count=weight)
-    check_plan(plan, items, c, history, weight)
-    assert plan.exact
-    assert plan.expected_bytes == pytest.approx(best, rel=1e-9, abs=1e-6)
-
-
-@settings(max_examples=50, deadline=None)
-@given(instances(max_items=9), weights, st.data(), st.randoms(use_true_random=False))
-def test_joint_heuristic_is_feasible_bounded_and_order_independent(
-    case: tuple[list[Item], Constraints], weight: float, data: st.DataObject, rnd: random.Random
-) -> None:
-    items, c = case
-    history = data.draw(histories([i.name for i in items]))
-    try:
-        optimum = partition(items, c, history=history, pseudo_count=weight)
-    except LimitError:
-        with exact_up_to(4), pytest.raises(LimitError):
-            partition(items, c, history=history, pseudo_count=weight)
-        return
-    shuffled = list(items)
-    rnd.shuffle(shuffled)
-    with exact_up_to(4):
-        plan = partition(items, c, history=history, pseudo_count=weight)
-        assert partition(shuffled, c, history=history, pseudo_count=weight) == plan
-    check_plan(plan, items, c, history, weight)
-    assert plan.lower_bound is not None
-    assert plan.lower_bound <= optimum.expected_bytes * (1 + 1e-9) + 1e-6
-    assert plan.expected_bytes >= optimum.expected_bytes * (1 - 1e-9) - 1e-6
-    fits_one = (
-        c.max_zipped_per_layer is None
-        or sum(i.size_zipped for i in items) <= c.max_zipped_per_layer
-    ) and not c.pinned_groups
-    if fits_one:
-        assert plan.expected_bytes <= plan.single_layer_bytes * (1 + 1e-9) + 1e-6
-    assert partition(shuffled, c, history=history, pseudo_count=weight) == optimum
-
-
-def test_joint_heuristic_is_close_to_exact_on_random_instances() -> None:
-    rng = random.Random(11)
-    gaps = []
-    for _ in range(25):
-        items = [
-            Item(
-                f"p{i:02d}",
-                rng.choice([rng.randint(10_000, 500_000), rng.randint(MB, 20 * MB)]),
-                0,
-                rng.choice([0.01, 0.05, 0.2, 0.5, rng.random()]),
-            )
-            for i in range(10)
-        ]
-        # families that release together, and some noise
-        families = [[f"p{i:02d}" for i in rng.sample(range(10), 3)] for _ in range(3)]
-        intervals = []
-        for _ in range(30):
-            changed = {n for n in (f"p{i:02d}" for i in range(10)) if rng.random() < 0.1}
-            for family in families:
-                if rng.random() < 0.25:
-                    changed |= set(family)
-            intervals.append(frozenset(changed))
-        history = ChangeHistory(
-            tuple(intervals), frozenset(i.name for i in items), "release-cadence"
+def test_solver_cost_is_the_layer_cost() -> None:
+    items = [Item("a", 3 * MB, 0, 0.3), Item("b", MB, 0, 0.25), Item("c", 10, 0, 1.0)]
+    for layer in ([items[0]], items[:2], items):
+        total = sum(solver.hazard(i.change_rate) for i in layer)
+        assert solver.block_cost(sum(i.size_zipped for i in layer), total) == pytest.approx(
+            layer_cost(layer)
         )
-        c = Constraints(5, 40 * MB)
-        try:
-            exact = partition(items, c, history=history, pseudo_count=4.0)
-        except LimitError:
-            continue
-        with exact_up_to(5):
-            heuristic = partition(items, c, history=history, pseudo_count=4.0)
-        gaps.append(heuristic.expected_bytes / exact.expected_bytes - 1)
-    assert len(gaps) >= 15
-    assert max(gaps) < 0.05
-    assert sum(gaps) / len(gaps) < 0.01
-
-
-@settings(max_examples=60, deadline=None)
-@given(instances(max_items=9), weights, st.data())
-def test_joint_stickiness_keeps_layers_and_replan_takes_the_better(
-    case: tuple[list[Item], Constraints], weight: float, data: st.DataObject
-) -> None:
-    items, c = case
-    history = data.draw(histories([i.name for i in items]))
-    try:
-        fresh = partition(items, c, history=history, pseudo_count=weight)
-    except LimitError:
-        return
-    # the independent plan, honoured under the joint model: nobody moves (it respects the limits)
-    previous = partition(items, c).assignment()
-    plan = partition(items, c, previous, history=history, pseudo_count=weight)
-    check_plan(plan, items, c, history, weight)
-    assert plan.assignment() == previous
-    again = replan(items, c, previous, margin=0.0, history=history, pseudo_count=weight)
-    check_plan(again, items, c, history, weight)
-    assert again.expected_bytes == pytest.approx(min(plan.expected_bytes, fresh.expected_bytes))
+    assert solver.hazard(1.0) == math.inf and solver.hazard(0.0) == 0.0

@@ -95,9 +95,8 @@ def upload_times_from_index(
             if warn is not None:
                 warn(f"no release history for {name}: {exc}")
             continue
-        freeze = loadable is not None
-        times = release_times_from_files(page.files, loadable, freeze=freeze)
-        frozen = freeze and any(f.upload_time for f in page.files)
+        times = release_times_from_files(page.files, loadable)
+        frozen = loadable is not None and any(f.upload_time for f in page.files)
         if times or frozen:
             found[name] = times
         elif warn is not None:

@@ -29,14 +29,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..errors import ConfigError
 from .partition import Plan
-from .rates import SOURCES, RateEstimate
+from .rates import SOURCES, RateEstimate, RateSource
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,7 +61,7 @@ class PlanFileError(ConfigError):
 class PlannedPackage:
     name: str
     rate: float
-    source: str
+    source: RateSource
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,12 +204,64 @@ def _str(data: Mapping[str, Any], key: str, where: str) -> str:
     return value
 
 
-def loads_planfile(text: str, where: str = PLANFILE_NAME) -> PlanFile:
-    """Parse lock-file text; raises PlanFileError naming the offending field."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(where, f"not valid TOML ({exc})") from None
+def _is_source(value: object) -> TypeGuard[RateSource]:
+    return value in SOURCES
+
+
+def _int_or_none(data: Mapping[str, Any], key: str, where: str) -> int | None:
+    value = data.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise _fail(where, f"`{key}` must be an integer, got {value!r}")
+    return value
+
+
+def _package(entry: object, where: str) -> PlannedPackage:
+    if not isinstance(entry, Mapping):
+        raise _fail(where, "must be a { name, rate, source } table")
+    name = _str(entry, "name", where)
+    rate = entry.get("rate")
+    if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0.0 <= rate <= 1.0:
+        raise _fail(where, f"`rate` must be a number from 0 to 1, got {rate!r}")
+    source = _str(entry, "source", where)
+    if not _is_source(source):
+        raise _fail(where, f"`source` must be one of {', '.join(SOURCES)}, got {source!r}")
+    return PlannedPackage(name=name, rate=float(rate), source=source)
+
+
+def _layer(raw: object, where: str, owner: dict[str, str], seen: Container[str]) -> PlannedLayer:
+    """One [[layers]] table. `seen`: the layer names before it; `owner` (package -> layer, filled
+    in here) catches a package in two layers."""
+    if not isinstance(raw, Mapping):
+        raise _fail(where, "must be a table")
+    name = _str(raw, "name", where)
+    if name in seen:
+        raise _fail(where, f"layer name {name!r} appears twice")
+    version = _int_or_none(raw, "version", where)
+    content_hash = raw.get("content-hash")
+    if content_hash is not None and not isinstance(content_hash, str):
+        raise _fail(where, f"`content-hash` must be a string, got {content_hash!r}")
+    raw_packages = raw.get("packages")
+    if not isinstance(raw_packages, list):
+        raise _fail(where, "`packages` must be an array of { name, rate, source } tables")
+    packages: list[PlannedPackage] = []
+    for m, entry in enumerate(raw_packages):
+        package = _package(entry, f"{where}.packages[{m}]")
+        if package.name in owner:
+            raise _fail(
+                f"{where}.packages[{m}]",
+                f"{package.name!r} is already in layer {owner[package.name]!r}",
+            )
+        owner[package.name] = name
+        packages.append(package)
+    return PlannedLayer(
+        name=name,
+        packages=tuple(sorted(packages, key=lambda p: p.name)),
+        version=version,
+        content_hash=content_hash,
+    )
+
+
+def _version(data: Mapping[str, Any], where: str) -> int:
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise _fail(where, f"`version` must be an integer, got {version!r}")
@@ -218,6 +270,16 @@ def loads_planfile(text: str, where: str = PLANFILE_NAME) -> PlanFile:
             f"{where}: format version {version} was written by a newer hatch-lambda-layers "
             f"(this one reads up to {FORMAT_VERSION}); upgrade hatch-lambda-layers"
         )
+    return version
+
+
+def loads_planfile(text: str, where: str = PLANFILE_NAME) -> PlanFile:
+    """Parse lock-file text; raises PlanFileError naming the offending field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(where, f"not valid TOML ({exc})") from None
+    version = _version(data, where)
     target = data.get("target")
     if not isinstance(target, Mapping):
         raise _fail(where, "missing the [target] table")
@@ -226,58 +288,15 @@ def loads_planfile(text: str, where: str = PLANFILE_NAME) -> PlanFile:
     raw_layers = data.get("layers", [])
     if not isinstance(raw_layers, list):
         raise _fail(where, "`layers` must be an array of tables ([[layers]])")
-    layers: list[PlannedLayer] = []
+    layers: dict[str, PlannedLayer] = {}
     owner: dict[str, str] = {}
     for n, raw in enumerate(raw_layers):
-        at = f"{where}: layers[{n}]"
-        if not isinstance(raw, Mapping):
-            raise _fail(at, "must be a table")
-        name = _str(raw, "name", at)
-        if any(layer.name == name for layer in layers):
-            raise _fail(at, f"layer name {name!r} appears twice")
-        layer_version = raw.get("version")
-        if layer_version is not None and (
-            not isinstance(layer_version, int) or isinstance(layer_version, bool)
-        ):
-            raise _fail(at, f"`version` must be an integer, got {layer_version!r}")
-        content_hash = raw.get("content-hash")
-        if content_hash is not None and not isinstance(content_hash, str):
-            raise _fail(at, f"`content-hash` must be a string, got {content_hash!r}")
-        raw_packages = raw.get("packages")
-        if not isinstance(raw_packages, list):
-            raise _fail(at, "`packages` must be an array of { name, rate, source } tables")
-        packages: list[PlannedPackage] = []
-        for m, entry in enumerate(raw_packages):
-            pat = f"{at}.packages[{m}]"
-            if not isinstance(entry, Mapping):
-                raise _fail(pat, "must be a { name, rate, source } table")
-            pname = _str(entry, "name", pat)
-            rate = entry.get("rate")
-            if (
-                not isinstance(rate, int | float)
-                or isinstance(rate, bool)
-                or not 0.0 <= float(rate) <= 1.0
-            ):
-                raise _fail(pat, f"`rate` must be a number from 0 to 1, got {rate!r}")
-            source = _str(entry, "source", pat)
-            if source not in SOURCES:
-                raise _fail(pat, f"`source` must be one of {', '.join(SOURCES)}, got {source!r}")
-            if pname in owner:
-                raise _fail(pat, f"{pname!r} is already in layer {owner[pname]!r}")
-            owner[pname] = name
-            packages.append(PlannedPackage(name=pname, rate=float(rate), source=source))
-        layers.append(
-            PlannedLayer(
-                name=name,
-                packages=tuple(sorted(packages, key=lambda p: p.name)),
-                version=layer_version,
-                content_hash=content_hash,
-            )
-        )
+        layer = _layer(raw, f"{where}: layers[{n}]", owner, layers)
+        layers[layer.name] = layer
     return PlanFile(
         runtime=runtime,
         architecture=architecture,
-        layers=tuple(sorted(layers, key=lambda x: x.name)),
+        layers=tuple(sorted(layers.values(), key=lambda x: x.name)),
         version=version,
     )
 
