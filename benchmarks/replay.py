@@ -253,7 +253,8 @@ def hindsight(tl: Timeline, limit: int | None, k: int = MAX_LAYERS) -> Outcome:
         )
     blocks = [[tl.names[i] for i in range(n) if b >> i & 1] for b in picked]
     outcome = fixed_cost(tl, blocks, limit)
-    assert outcome.bytes is not None and abs(outcome.bytes - top_value) <= 1e-6 * (1 + top_value)
+    assert outcome.bytes is not None
+    assert abs(outcome.bytes - top_value) <= 1e-6 * (1 + top_value)
     return outcome
 
 

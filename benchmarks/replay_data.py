@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -115,7 +115,7 @@ def load_workloads(data: Mapping[str, Any]) -> list[Workload]:
         if wname.startswith("_"):
             continue
         packages = {p.name: p for p in (_package(n, raw) for n, raw in w["packages"].items())}
-        edges = {
+        edges: dict[str, tuple[str, Iterable[str]]] = {
             canonicalize_name(n): (raw["pinned"], raw.get("requires", EDGES.get(n, ())))
             for n, raw in w["packages"].items()
         }

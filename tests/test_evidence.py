@@ -60,9 +60,12 @@ def test_lock_versions_reads_uv_lock_and_pylock() -> None:
         "numpy": "2.1.0",
         "six": "1.17.0",
     }
-    pylock = 'lock-version = "1.0"\n[[packages]]\nname = "idna"\nversion = "3.10"\n\n[[packages]]\nname = "local"\n'
+    pylock = (
+        'lock-version = "1.0"\n[[packages]]\nname = "idna"\nversion = "3.10"\n\n'
+        '[[packages]]\nname = "local"\n'
+    )
     assert lock_versions(pylock) == {"idna": "3.10"}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a TOML lock file"):
         lock_versions("not = [toml")
 
 
@@ -112,7 +115,8 @@ def test_read_lock_history_from_a_real_repository(tmp_path: Path) -> None:
     revisions = read_lock_history(project, "uv.lock")
     assert [r["numpy"] for r in revisions] == ["2.2", "2.1", "2.0"]
     counts = count_changes(revisions)
-    assert counts["numpy"] == ChangeCounts(2, 2) and counts["six"] == ChangeCounts(0, 2)
+    assert counts["numpy"] == ChangeCounts(2, 2)
+    assert counts["six"] == ChangeCounts(0, 2)
     assert read_lock_history(tmp_path / "nowhere", "uv.lock") == ()
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "uv.lock").write_text(uv_lock({"numpy": "1"}))
@@ -136,11 +140,13 @@ def test_gather_evidence_reads_the_lock_history_from_git(tmp_path: Path) -> None
         git("commit", "-q", "-m", f"r{i}")
     names = ["pydantic", "pydantic-core", "six"]
     found = gather_evidence(tmp_path, names, lock_path=tmp_path / "uv.lock", now=NOW)
-    assert len(found.lock_history) == 7 and found.now == NOW
+    assert len(found.lock_history) == 7
+    assert found.now == NOW
     assert found.lock_history[0] == {"pydantic": "2.6", "pydantic-core": "2.36", "six": "1.0"}
     rates = rates_from_evidence(names, found)
     assert rates["six"].source == "lock-history"
-    assert rates["pydantic"].source == "lock-history" and rates["pydantic"].rate > 0.5
+    assert rates["pydantic"].source == "lock-history"
+    assert rates["pydantic"].rate > 0.5
     assert gather_evidence(tmp_path, names, lock_path=None, now=NOW).lock_history == ()
 
 
@@ -178,7 +184,8 @@ def test_upload_times_from_index_warns_and_skips_what_it_cannot_read() -> None:
     warnings: list[str] = []
     got = evidence.upload_times_from_index(index, ["Demo", "bare", "missing"], warnings.append)
     assert got == {"demo": (datetime(2026, 1, 1, tzinfo=timezone.utc),)}
-    assert len(warnings) == 2 and any("missing" in w for w in warnings)
+    assert len(warnings) == 2
+    assert any("missing" in w for w in warnings)
 
 
 def test_upload_times_from_index_keep_a_frozen_package_with_no_times() -> None:

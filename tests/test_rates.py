@@ -48,7 +48,8 @@ def test_count_changes_counts_pairs_where_present_in_both() -> None:
     counts = count_changes(newest_first)
     assert counts["numpy"] == ChangeCounts(changes=1, observations=2)
     assert counts["requests"] == ChangeCounts(changes=1, observations=2)
-    assert "idna" not in counts and "six" not in counts
+    assert "idna" not in counts
+    assert "six" not in counts
 
 
 def test_next_history_prepends_dedupes_and_bounds() -> None:
@@ -56,11 +57,13 @@ def test_next_history_prepends_dedupes_and_bounds() -> None:
     assert h1 == ({"a-b": "1", "numpy": "2.0"},)
     assert next_history(h1, {"numpy": "2.0", "a-b": "1"}) == h1, "a no-change build adds nothing"
     h2 = next_history(h1, {"numpy": "2.1", "a-b": "1"})
-    assert h2[0] == {"a-b": "1", "numpy": "2.1"} and h2[1] == h1[0]
+    assert h2[0] == {"a-b": "1", "numpy": "2.1"}
+    assert h2[1] == h1[0]
     history_: tuple[dict[str, str], ...] = ()
     for i in range(60):
         history_ = next_history(history_, {"numpy": f"2.{i}"}, limit=50)
-    assert len(history_) == 50 and history_[0] == {"numpy": "2.59"}
+    assert len(history_) == 50
+    assert history_[0] == {"numpy": "2.59"}
 
 
 # --------------------------------------------------------------------------- release cadence
@@ -139,7 +142,7 @@ def test_cadence_rate_formula_and_window() -> None:
     assert half == pytest.approx(1 - math.exp(-(26.5 / 182.5) * 7))
     naive = [t.replace(tzinfo=None) for t in weekly]
     assert cadence_rate(naive, NOW) == rate
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="positive"):
         cadence_rate(weekly, NOW, window_days=0)
 
 
@@ -219,7 +222,7 @@ def test_combine_precedence_and_posterior() -> None:
         VOLATILE_RATE, "override"
     )
     assert combine(override="stable", cadence=0.9) == RateEstimate(STABLE_RATE, "override")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown override"):
         combine(override="sometimes")  # type: ignore[arg-type]
     lock = ChangeCounts(changes=3, observations=10)
     got = combine(lock=lock, manifest=ChangeCounts(9, 10), cadence=0.5)

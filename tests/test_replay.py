@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _load() -> ModuleType:
     spec = importlib.util.spec_from_file_location("replay", ROOT / "benchmarks" / "replay.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["replay"] = module
     spec.loader.exec_module(module)
@@ -105,7 +106,8 @@ def test_window_and_timeline() -> None:
     )
     (w,) = replay.load_workloads(data)
     tl = replay.timeline(w, split, end)
-    assert tl.names == sorted(w.packages) and len(tl.states) == len(tl.dates)
+    assert tl.names == sorted(w.packages)
+    assert len(tl.states) == len(tl.dates)
     assert all(changed for changed in tl.changed()), "a build only on days with a release"
     assert "quiet" not in set().union(*tl.changed())
 
@@ -168,5 +170,6 @@ def test_main_writes_every_strategy(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert set(entry["sensitivity"]["direct"]) == {"1", "matched", "7", "14"}
     assert entry["sensitivity"]["direct"]["7"] == b["project"]
     printed = capsys.readouterr().out
-    assert "| WX_demo | direct |" in printed and "wrote" in printed
+    assert "| WX_demo | direct |" in printed
+    assert "wrote" in printed
     assert not list(itertools.islice(tmp_path.glob("*index*"), 1)), "--signals none: no index"

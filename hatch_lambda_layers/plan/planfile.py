@@ -47,7 +47,8 @@ FORMAT_VERSION = 1
 PLANFILE_NAME = "lambda-layers.lock"
 RATE_DIGITS = 6
 _HEADER = (
-    "# lambda-layers.lock: the layer plan of hatch-lambda-layers. Commit it beside pyproject.toml.\n"
+    "# lambda-layers.lock: the layer plan of hatch-lambda-layers. "
+    "Commit it beside pyproject.toml.\n"
     "# Every build honours it; `lambda-layers plan --update` rewrites it.\n"
 )
 _FIX = "fix it or rewrite it with `lambda-layers plan --update`"
@@ -147,7 +148,7 @@ def _string(value: str) -> str:
             out.append("\\n")
         elif ch == "\t":
             out.append("\\t")
-        elif code < 0x20 or code == 0x7F:
+        elif ch.isascii() and not ch.isprintable():  # C0 controls and DEL
             out.append(f"\\u{code:04x}")
         else:
             out.append(ch)

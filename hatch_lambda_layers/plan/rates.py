@@ -138,8 +138,8 @@ def _aware(moment: datetime) -> datetime:
 def _first_uploads(releases: Iterable[tuple[str, datetime | None]]) -> dict[Version, datetime]:
     """Final release -> its earliest upload; pre-, dev- and invalid versions left out."""
     first: dict[Version, datetime] = {}
-    for raw, moment in releases:
-        if moment is None:
+    for raw, uploaded in releases:
+        if uploaded is None:
             continue
         try:
             version = Version(raw)
@@ -147,7 +147,7 @@ def _first_uploads(releases: Iterable[tuple[str, datetime | None]]) -> dict[Vers
             continue
         if version.is_prerelease or version.is_devrelease:
             continue
-        moment = _aware(moment)
+        moment = _aware(uploaded)
         if version not in first or moment < first[version]:
             first[version] = moment
     return first

@@ -331,7 +331,7 @@ class _Search:
         """Compound move for when every slot is used: merge two blocks and spend the freed slot
         on one unit split off into a block of its own. Applies the best; True if one improves."""
         blocks = [b for b in range(len(self.members)) if self.members[b]]
-        if len(blocks) < self.k or len(blocks) < 2:
+        if len(blocks) < max(self.k, 2):
             return False
         best_delta, best = -self.eps, None
         for x, a in enumerate(blocks):
@@ -537,9 +537,8 @@ def _starts(
     starts: list[list[list[int]]] = []
     core_blocks = [[core[j] for j in block] for block in core_solution.blocks]
     rest = [i for i in by_size if i not in in_core]
-    for start in (_greedy_insert(units, k, limit, core_blocks, rest), _contiguous(units, k, limit)):
-        if start is not None:
-            starts.append(start)
+    candidates = (_greedy_insert(units, k, limit, core_blocks, rest), _contiguous(units, k, limit))
+    starts += [start for start in candidates if start is not None]
     if _feasible_block(units, range(n), limit):
         starts.append([list(range(n))])
     largest = by_size[: k - 1]
