@@ -272,7 +272,7 @@ def test_hatchling_builder_and_wheel_hook_give_the_same_layers(
             "--no-progress",
         ],
         cwd=project,
-        env={**env, "UV_NO_CONFIG": "1"},
+        env={**env, "UV_NO_CONFIG": "1", "HATCH_BUILD_HOOK_ENABLE_LAMBDA": "1"},
         capture_output=True,
         text=True,
         timeout=300,
@@ -288,10 +288,13 @@ def test_hatchling_builder_and_wheel_hook_give_the_same_layers(
     assert list((tmp_path / "b").glob("hello_fn-0.1.0-*.whl"))
 
 
-def test_editable_install_skips_the_hook(fixture: Fixture, tmp_path: Path) -> None:
+def test_editable_install_skips_the_hook(
+    fixture: Fixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = copy_project(fixture.project, tmp_path / "p")
     from hatchling.builders.wheel import WheelBuilder
 
+    monkeypatch.setenv("HATCH_BUILD_HOOK_ENABLE_LAMBDA", "1")
     # build() runs the build hooks (build_editable alone would not): editable skips ours,
     # a standard wheel runs it.
     (editable,) = WheelBuilder(str(project)).build(

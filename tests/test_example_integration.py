@@ -77,7 +77,11 @@ def _manifest(directory: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def built(example: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("out")
-    env = {**os.environ, "HATCH_LAMBDA_LAYERS_CACHE_DIR": str(out / "cache")}
+    env = {
+        **os.environ,
+        "HATCH_LAMBDA_LAYERS_CACHE_DIR": str(out / "cache"),
+        "HATCH_BUILD_HOOK_ENABLE_LAMBDA": "1",
+    }
     assert UV is not None
     uv_out = out / "uv"
     proc = _run([UV, "build", "--no-progress", "--out-dir", str(uv_out)], example, env)

@@ -79,6 +79,8 @@ def _env(cache: Path) -> dict[str, str]:
         "UV_CACHE_DIR": str(cache / "uv"),
         "UV_NO_CONFIG": "1",
         "UV_PYTHON_DOWNLOADS": "never",
+        # The CI recipe: uv build writes the Lambda artifacts when asked to.
+        "HATCH_BUILD_HOOK_ENABLE_LAMBDA": "1",
     }
     env["HATCH_LAMBDA_LAYERS_CACHE_DIR"] = str(cache / "wheels")
     for key in ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_INDEX"):
