@@ -41,6 +41,7 @@ from replay_data import (  # noqa: E402
     window,
 )
 
+from hatch_lambda_layers.config import DEFAULT_LAYER_OVERHEAD  # noqa: E402
 from hatch_lambda_layers.errors import LimitError  # noqa: E402
 from hatch_lambda_layers.plan.partition import Constraints, Item, partition  # noqa: E402
 from hatch_lambda_layers.plan.rates import (  # noqa: E402
@@ -59,6 +60,8 @@ MAX_LAYERS = 5
 LARGEST_ALONE = 4
 EXACT_HINDSIGHT_MAX = 20  # packages; 3**n work
 CADENCES = (("1", 1.0), ("matched", None), ("7", 7.0), ("14", 14.0))
+# Per-layer overheads (bytes per build) replayed to show what the layer count trades for.
+OVERHEADS = (0.0, 250_000.0, 500_000.0, 1_000_000.0, 2_000_000.0)
 
 
 # --------------------------------------------------------------------------- strategies
@@ -104,9 +107,10 @@ def project_cost(
     rates: Mapping[str, float],
     limit: int | None,
     pinned: Mapping[str, tuple[str, ...]] | None = None,
+    overhead: float = 0.0,
 ) -> tuple[Outcome, dict[str, Any]]:
     """Plan once at the start (`plan --update`), then honour the plan at every build."""
-    constraints = Constraints(MAX_LAYERS, limit, dict(pinned or {}))
+    constraints = Constraints(MAX_LAYERS, limit, dict(pinned or {}), layer_overhead=overhead)
 
     def items(state: Mapping[str, tuple[str, int]]) -> list[Item]:
         return [Item(n, state[n][1], state[n][1], rates[n]) for n in tl.names]
@@ -314,8 +318,9 @@ def run_mode(
     limit: int | None,
     pinned: Mapping[str, tuple[str, ...]] | None = None,
 ) -> dict[str, Any]:
-    """Every strategy on the replay `tl`, and the diagnostics."""
-    project, info = project_cost(tl, rates, limit, pinned)
+    """Every strategy on the replay `tl`, and the diagnostics. "project" plans as the tool does
+    by default (with its per-layer overhead); "project_no_overhead" without it."""
+    project, info = project_cost(tl, rates, limit, pinned, DEFAULT_LAYER_OVERHEAD)
     past = hindsight(train, limit)
     # Diagnostic only (it peeks): the partitioner fed each package's change frequency measured
     # in the replay window itself. What is left of the gap to hindsight is the model's (changes
@@ -324,6 +329,7 @@ def run_mode(
     measured = {n: counts[n] / max(1, len(tl.states)) for n in tl.names}
     outcomes = {
         "project": project,
+        "project_no_overhead": project_cost(tl, rates, limit, pinned)[0],
         "single": fixed_cost(tl, [tl.names], limit),
         "largest4": fixed_cost(tl, largest_alone(tl), limit),
         "hindsight": hindsight(tl, limit),
@@ -334,7 +340,7 @@ def run_mode(
             if past.bytes is not None
             else Outcome(None, problem=f"training year: {past.problem}")
         ),
-        "replay_rates": project_cost(tl, measured, limit, pinned)[0],
+        "replay_rates": project_cost(tl, measured, limit, pinned, DEFAULT_LAYER_OVERHEAD)[0],
     }
     strategies = {
         k: {
@@ -385,6 +391,13 @@ def run_workload(w: Workload, o: Options) -> dict[str, Any]:
     if any(s["bytes"] is None for s in entry["modes"]["direct"]["strategies"].values()):
         entry["modes"]["s3"] = run_mode(tl, train, rates, None, o.pinned)
         modes.append(("s3", None))
+    entry["overhead"] = {
+        mode: {
+            str(int(lam)): _overhead_row(project_cost(tl, rates, limit, o.pinned, lam)[0])
+            for lam in OVERHEADS
+        }
+        for mode, limit in modes
+    }
     # How the project's figure moves with the build cadence the estimates assume.
     for mode, limit in modes:
         row = {}
@@ -393,6 +406,14 @@ def run_workload(w: Workload, o: Options) -> dict[str, Any]:
             row[label] = project_cost(tl, est, limit, o.pinned)[0].bytes
         entry["sensitivity"][mode] = row
     return entry
+
+
+def _overhead_row(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "bytes": outcome.bytes,
+        "layers": len(outcome.layers),
+        "versions_published": outcome.republished_layers if outcome.bytes is not None else None,
+    }
 
 
 def report(name: str, entry: Mapping[str, Any]) -> None:
@@ -435,17 +456,21 @@ def mb(value: float | None) -> str:
 def headline_table(results: Mapping[str, Any]) -> list[str]:
     """BENCHMARKS.md's table: MB republished over the replayed year, and the ratios."""
     lines = [
-        "| workload | upload | builds | this project, MB | one layer | 4 largest + rest "
-        "| hindsight optimum | one layer / this | 4 largest / this | this / hindsight |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| workload | upload | builds | this project, MB (layers) | without the layer overhead "
+        "| one layer | 4 largest + rest | hindsight optimum | one layer / this "
+        "| 4 largest / this | this / hindsight |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for name, e in results["workloads"].items():
         for mode, m in e["modes"].items():
             b = {k: v["bytes"] for k, v in m["strategies"].items()}
             if b["project"] is None:
                 continue
+            count = len(m["strategies"]["project"]["layers"])
+            free = m["strategies"]["project_no_overhead"]
             lines.append(
-                f"| {name} | {mode} | {e['builds']} | {mb(b['project'])} | {mb(b['single'])} "
+                f"| {name} | {mode} | {e['builds']} | {mb(b['project'])} ({count}) "
+                f"| {mb(free['bytes'])} ({len(free['layers'])}) | {mb(b['single'])} "
                 f"| {mb(b['largest4'])} | {mb(b['hindsight'])} "
                 f"| {ratio(b['single'], b['project'])} | {ratio(b['largest4'], b['project'])} "
                 f"| {ratio(b['project'], b['hindsight'])} |"
@@ -488,10 +513,31 @@ def sensitivity_table(results: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def overhead_table(results: Mapping[str, Any]) -> list[str]:
+    """The per-layer overhead's trade-off: layers at the start, MB republished over the year
+    and layer versions published, for each overhead."""
+    head = " | ".join(f"{lam / 1e6:g} MB" for lam in OVERHEADS)
+    lines = [
+        f"| workload | upload | {head} |",
+        "|---|---|" + "--:|" * len(OVERHEADS),
+    ]
+    for name, e in results["workloads"].items():
+        for mode, row in e.get("overhead", {}).items():
+            cells = []
+            for lam in OVERHEADS:
+                r = row[str(int(lam))]
+                cells.append(
+                    "infeasible"
+                    if r["bytes"] is None
+                    else f"{r['layers']} layers, {mb(r['bytes'])} MB, {r['versions_published']} v"
+                )
+            lines.append(f"| {name} | {mode} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(results: Mapping[str, Any]) -> str:
-    return "\n\n".join(
-        "\n".join(t(results)) for t in (headline_table, diagnostics_table, sensitivity_table)
-    )
+    tables = (headline_table, diagnostics_table, sensitivity_table, overhead_table)
+    return "\n\n".join("\n".join(t(results)) for t in tables)
 
 
 # --------------------------------------------------------------------------- main

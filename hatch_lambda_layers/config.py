@@ -54,6 +54,8 @@ _LOCK_KEYWORDS: tuple[LockKeyword, ...] = get_args(LockKeyword)
 _UPLOADS: tuple[Upload, ...] = get_args(Upload)
 _MODES: tuple[Mode, ...] = get_args(Mode)
 _DEFAULT_REPLAN_MARGIN = 0.10
+# What one more layer costs the partitioner, in zipped bytes republished per build (README).
+DEFAULT_LAYER_OVERHEAD = 500_000
 
 _KNOWN_KEYS: tuple[str, ...] = (
     "runtime",
@@ -79,6 +81,8 @@ _KNOWN_KEYS: tuple[str, ...] = (
     "handler",
     "license-info",
     "replan-margin",
+    "layer-overhead",
+    "external-layer-sizes",
 )
 _FUNCTION_KEYS: tuple[str, ...] = ("handler", "include")
 
@@ -146,6 +150,11 @@ class Config:
     handler: str | None = None
     license_info: str | None = None
     replan_margin: float = _DEFAULT_REPLAN_MARGIN
+    layer_overhead: int = DEFAULT_LAYER_OVERHEAD
+    # external layer ARN -> its unzipped size in bytes, as the user states it
+    external_layer_sizes: Mapping[str, int] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
 
 # --------------------------------------------------------------------------- rendering helpers
@@ -522,6 +531,8 @@ def _read_config(t: _Table) -> Config:
     functions, handler = _parse_handlers(t)
     license_info = _parse_license_info(t)
     replan_margin = t.number("replan-margin", 0.0, 1.0, _DEFAULT_REPLAN_MARGIN)
+    layer_overhead = t.integer("layer-overhead", 0, 10**9)
+    external_sizes = _parse_external_sizes(t, slots.external_layers)
     return Config(
         runtime=runtime,
         architecture=architecture,
@@ -546,7 +557,31 @@ def _read_config(t: _Table) -> Config:
         handler=handler,
         license_info=license_info,
         replan_margin=replan_margin,
+        layer_overhead=DEFAULT_LAYER_OVERHEAD if layer_overhead is None else layer_overhead,
+        external_layer_sizes=MappingProxyType(external_sizes),
     )
+
+
+def _parse_external_sizes(t: _Table, arns: tuple[str, ...]) -> dict[str, int]:
+    """`external-layer-sizes = { "<layer version ARN>" = <unzipped bytes> }`: each key one of
+    `external-layers`, each value a whole number of bytes."""
+    value = t.data.get("external-layer-sizes")
+    if value is None:
+        return {}
+    key = t.key("external-layer-sizes")
+    if not isinstance(value, Mapping):
+        t.problems.append(f"{key} must be a table of layer ARN = unzipped bytes, {_got(value)}")
+        return {}
+    sizes: dict[str, int] = {}
+    for arn, size in value.items():
+        entry = _join(key, str(arn))
+        if arn not in arns:
+            t.problems.append(f"{entry} is not one of {t.key('external-layers')}; list it there")
+        elif not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            t.problems.append(f"{entry} must be the layer's unzipped size in bytes, {_got(size)}")
+        else:
+            sizes[str(arn)] = size
+    return sizes
 
 
 # --------------------------------------------------------------------------- key groups

@@ -119,7 +119,9 @@ def prepare(
             )
 
         rates = decide_rates([p.name for p in packages], config, committed, gather, replan=replan)
-    plan = decide_plan(packages, rates, config, committed, replan=replan)
+    plan = decide_plan(
+        packages, rates, config, committed, direct=frozenset(graph.roots), replan=replan
+    )
     files = function_files(project, config)
     limits = check_limits(
         layers_built=len(plan.layers),

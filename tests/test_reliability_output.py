@@ -78,8 +78,8 @@ def test_previous_manifest_naming_a_file_outside_is_refused(
 
     def point_outside(data: dict[str, list[dict[str, object]]]) -> None:
         # A stale layer the next build would delete, and a reused one it would check.
+        data["layers"].append({**data["layers"][0], "name": "gone", "file": name})
         data["layers"][0]["file"] = name
-        data["layers"].append({**data["layers"][1], "name": "gone", "file": name})
 
     edit_manifest(out, point_outside)
     before = digests(out)

@@ -70,6 +70,8 @@ runtime = "python3.12"
 architecture = "arm64"
 handler = "stable_fn.handler"
 volatile = ["tick"]
+# Small fixture packages: no per-layer overhead, so the partition splits them by change rate.
+layer-overhead = 0
 """
 
 

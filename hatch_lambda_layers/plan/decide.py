@@ -3,7 +3,7 @@ evidence arrives through a callback, called only when some rate must be estimate
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from ..config import Config
 from ..layers.entries import PackageFiles
@@ -51,19 +51,25 @@ def decide_plan(
     config: Config,
     committed: PlanFile | None,
     *,
+    direct: Collection[str] = (),
     replan: bool = False,
 ) -> Plan:
     """The layer plan: none in fat mode; else the partition honouring the committed plan, or
-    (with `replan`) the fresh optimum when it saves more than `replan-margin`."""
+    (with `replan`) the fresh optimum when it saves more than `replan-margin`. Layers are
+    named after the project's direct dependencies they hold (`direct`) where they hold one."""
     if config.mode == "fat":
         return Plan(
             layers=(), expected_bytes=0.0, single_layer_bytes=0.0, exact=True, lower_bound=None
         )
-    items = [Item(p.name, p.size_zipped, p.size_unzipped, rates[p.name].rate) for p in packages]
+    items = [
+        Item(p.name, p.size_zipped, p.size_unzipped, rates[p.name].rate, p.name in direct)
+        for p in packages
+    ]
     constraints = Constraints(
         max_layers=config.max_layers,
         max_zipped_per_layer=DIRECT_UPLOAD_MAX if config.upload == "direct" else None,
         pinned_groups=dict(config.layers),
+        layer_overhead=float(config.layer_overhead),
     )
     previous = committed.assignment() if committed is not None else None
     if replan:

@@ -45,6 +45,8 @@ class Item:
     size_zipped: int
     size_unzipped: int
     change_rate: float
+    # A direct dependency of the project: what a layer holding it is named after.
+    direct: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,9 @@ class Constraints:
     max_zipped_per_layer: int | None  # targets.DIRECT_UPLOAD_MAX for direct upload, None for S3
     # layer name -> packages kept together in that named layer
     pinned_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    # What one more layer costs, in zipped bytes republished per build: every layer is an
+    # artifact to publish, attach and keep, so a split must save more than this to pay.
+    layer_overhead: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -68,13 +73,20 @@ class Plan:
     """Layers sorted by name. `expected_bytes`: expected zipped bytes republished per build;
     `single_layer_bytes`: the same for one combined layer (whether or not it fits the limits).
     `exact`: the plan is proven optimal for the problem solved (with `previous`, that is placing
-    the packages the previous plan does not fix); `lower_bound`: a bound on that optimum."""
+    the packages the previous plan does not fix); `lower_bound`: a bound on that optimum's
+    `objective`."""
 
     layers: tuple[Layer, ...]
     expected_bytes: float
     single_layer_bytes: float
     exact: bool
     lower_bound: float | None
+    layer_overhead: float = 0.0
+
+    @property
+    def objective(self) -> float:
+        """What the partitioner minimised: bytes republished plus the overhead per layer."""
+        return self.expected_bytes + self.layer_overhead * len(self.layers)
 
     def assignment(self) -> dict[str, str]:
         """package -> layer name."""
@@ -136,6 +148,7 @@ class _Problem:
     limit: int | None
     pinned: tuple[tuple[str, tuple[Item, ...]], ...]  # non-empty groups, sorted by name
     pinned_of: Mapping[str, str]  # item name -> pinned layer name
+    overhead: float = 0.0  # Constraints.layer_overhead
 
 
 def _checked_items(items: Sequence[Item]) -> dict[str, Item]:
@@ -225,7 +238,14 @@ def _problem(items: Sequence[Item], constraints: Constraints) -> _Problem:
         limit=limit,
         pinned=tuple(pinned),
         pinned_of={canonical[key].name: g for key, g in pinned_of.items() if key in canonical},
+        overhead=_checked_overhead(constraints.layer_overhead),
     )
+
+
+def _checked_overhead(value: float) -> float:
+    if not (math.isfinite(value) and value >= 0.0):
+        raise ValueError(f"layer overhead must be a finite number >= 0, got {value!r}")
+    return float(value)
 
 
 def _infeasible_error(problem: _Problem, proven: bool) -> LimitError:
@@ -260,11 +280,33 @@ def _slug(name: str) -> str:
     return _NAME_RE.sub("-", name.lower()).strip("-") or "layer"
 
 
+def _misnames(name: str, items: Iterable[Item], known: set[str]) -> bool:
+    """Whether layer `name` names a package (its slug, perhaps with a ``-N`` suffix) among
+    `known` (slugs of every package the plans know) that is not in `items`: a layer's name never
+    promises a package it lacks. Names that name no package (chosen by hand) are kept."""
+    slugs = {_slug(i.name) for i in items}
+    for candidate in (name, re.sub(r"-\d+$", "", name)):
+        if candidate in slugs:
+            return False
+        if candidate in known:
+            return True
+    return False
+
+
+def _core(items: Sequence[Item]) -> Item:
+    """What a layer is named after: its largest direct dependency, else its largest package."""
+    return min(items, key=lambda i: (not i.direct, -i.size_zipped, i.name))
+
+
 def _inherited_names(
-    free: Sequence[tuple[tuple[Item, ...], int]], previous: Mapping[str, str], used: set[str]
+    free: Sequence[tuple[tuple[Item, ...], int]],
+    previous: Mapping[str, str],
+    used: set[str],
+    known: set[str],
 ) -> dict[int, str]:
-    """Index of a free group -> the previous layer it overlaps most in bytes (each old name
-    goes to the largest overlap first; names in `used` are taken). Adds to `used`."""
+    """Index of a free group -> the previous layer it overlaps most in bytes, when that name
+    still names one of its packages (each old name goes to the largest overlap first; names in
+    `used` are taken). Adds to `used`."""
     names: dict[int, str] = {}
     pairs: list[tuple[int, str, int]] = []
     for index, (items, _) in enumerate(free):
@@ -275,24 +317,35 @@ def _inherited_names(
                 overlap[old] = overlap.get(old, 0) + item.size_zipped
         pairs += [(-bytes_, old, index) for old, bytes_ in overlap.items()]
     for _, old, index in sorted(pairs):
-        if index not in names and old not in used:
+        if index not in names and old not in used and not _misnames(old, free[index][0], known):
             names[index] = old
             used.add(old)
     return names
 
 
-def _name_layers(groups: Sequence[_Group], previous: Mapping[str, str]) -> tuple[Layer, ...]:
-    """Names for groups: the anchor; else the previous layer the group overlaps most in bytes;
-    else after the largest package. Every name is distinct."""
+def _name_layers(
+    groups: Sequence[_Group], previous: Mapping[str, str], pinned: Iterable[str] = ()
+) -> tuple[Layer, ...]:
+    """Names for groups: a pinned group's name; a kept layer's name while it still names one of
+    its packages; else the previous layer the group overlaps most in bytes, on the same
+    condition; else after its core package (`_core`). Every name is distinct."""
+    fixed = set(pinned)
+    known = {_slug(i.name) for g in groups for i in g.items} | {_slug(p) for p in previous}
+    groups = [
+        g
+        if g.anchor is None or g.anchor in fixed or not _misnames(g.anchor, g.items, known)
+        else _Group(g.items, None)
+        for g in groups
+    ]
     used = {g.anchor for g in groups if g.anchor is not None}
     free = [(g.items, sum(i.size_zipped for i in g.items)) for g in groups if g.anchor is None]
     free.sort(key=lambda g: (-g[1], g[0][0].name if g[0] else ""))
-    names = _inherited_names(free, previous, used)
+    names = _inherited_names(free, previous, used, known)
     reserved = used | set(previous.values())
     for index, (items, _) in enumerate(free):
         if index in names:
             continue
-        base = _slug(min(items, key=lambda i: (-i.size_zipped, i.name)).name)
+        base = _slug(_core(items).name)
         name, n = base, 1
         while name in reserved:
             n += 1
@@ -316,7 +369,9 @@ def _name_layers(groups: Sequence[_Group], previous: Mapping[str, str]) -> tuple
 
 def _plan(problem: _Problem, groups: Sequence[_Group], previous: Mapping[str, str] | None) -> Plan:
     try:
-        solution = solver.solve([g.unit() for g in groups], problem.k, problem.limit)
+        solution = solver.solve(
+            [g.unit() for g in groups], problem.k, problem.limit, overhead=problem.overhead
+        )
     except Infeasible as exc:
         raise _infeasible_error(problem, exc.proven) from None
     merged = []
@@ -326,15 +381,17 @@ def _plan(problem: _Problem, groups: Sequence[_Group], previous: Mapping[str, st
     by_name = {i.name: i for i in problem.items}
     layers = tuple(
         replace(layer, expected_bytes=layer_cost(by_name[p] for p in layer.packages))
-        for layer in _name_layers(merged, previous or {})
+        for layer in _name_layers(merged, previous or {}, (g for g, _ in problem.pinned))
     )
     total = sum(layer.expected_bytes for layer in layers)
+    objective = total + problem.overhead * len(layers)
     return Plan(
         layers=layers,
         expected_bytes=total,
         single_layer_bytes=layer_cost(problem.items),
         exact=solution.exact,
-        lower_bound=total if solution.exact else min(solution.lower_bound, total),
+        lower_bound=objective if solution.exact else min(solution.lower_bound, objective),
+        layer_overhead=problem.overhead,
     )
 
 
@@ -427,6 +484,6 @@ def replan(
         return _plan(problem, _fresh_groups(problem), None)
     sticky = partition(items, constraints, previous)
     fresh = _plan(problem, _fresh_groups(problem), previous)
-    if fresh.expected_bytes < sticky.expected_bytes * (1.0 - margin):
+    if fresh.objective < sticky.objective * (1.0 - margin):
         return fresh
     return sticky

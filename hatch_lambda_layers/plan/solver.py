@@ -3,8 +3,9 @@
 A `Unit` is what is never split (a package, a pinned group, a kept layer). It has a zipped size,
 a hazard (``-log P(no member changes)``: hazards of independent members add up) and may be
 anchored (carry a layer name; a block holds at most one anchored unit). A block costs
-``size * (1 - exp(-hazard))``, is feasible when its size is within `limit` (None: no limit),
-and a solution is a set of at most `k` feasible blocks covering every unit.
+``size * (1 - exp(-hazard)) + overhead`` (`overhead`: what one more layer costs, the same for
+every block), is feasible when its size is within `limit` (None: no limit), and a solution is a
+set of at most `k` feasible blocks covering every unit.
 
 `solve` is exact up to `EXACT_UNITS` units (dynamic programming over subsets); beyond that it
 improves several starting solutions by local search and reports a lower bound on the optimum.
@@ -59,35 +60,41 @@ def block_cost(size: int, hazard: float) -> float:
     return size * -math.expm1(-hazard)
 
 
-# (size, hazard) of a block
-_Stats = tuple[int, float]
-_EMPTY: _Stats = (0, 0.0)
+# (size, hazard, number of units) of a block
+_Stats = tuple[int, float, int]
+_EMPTY: _Stats = (0, 0.0, 0)
 
 
 def _stats(units: Sequence[Unit], members: Iterable[int], skip: int = -1) -> _Stats:
     """Summary of the block `members` (without `skip`), summed in index order."""
-    size, total = 0, 0.0
+    size, total, count = 0, 0.0, 0
     for i in sorted(members):
         if i != skip:
             size += units[i].size
             total += units[i].hazard
-    return size, total
+            count += 1
+    return size, total, count
 
 
 def _plus(stats: _Stats, u: Unit) -> _Stats:
-    return stats[0] + u.size, stats[1] + u.hazard
+    return stats[0] + u.size, stats[1] + u.hazard, stats[2] + 1
 
 
-def _cost(stats: _Stats) -> float:
-    return block_cost(stats[0], stats[1])
+def _merged(a: _Stats, b: _Stats) -> _Stats:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+
+
+def _cost(stats: _Stats, overhead: float) -> float:
+    """A block's cost; an empty block is no layer and costs nothing."""
+    return block_cost(stats[0], stats[1]) + overhead if stats[2] else 0.0
 
 
 def _canonical(blocks: Iterable[Iterable[int]]) -> tuple[tuple[int, ...], ...]:
     return tuple(sorted(tuple(sorted(b)) for b in blocks if b))
 
 
-def _cost_of(units: Sequence[Unit], blocks: Iterable[Iterable[int]]) -> float:
-    return sum(_cost(_stats(units, block)) for block in blocks)
+def _cost_of(units: Sequence[Unit], blocks: Iterable[Iterable[int]], overhead: float) -> float:
+    return sum(_cost(_stats(units, block), overhead) for block in blocks)
 
 
 def _fits(size: int, anchors: int, limit: int | None) -> bool:
@@ -100,17 +107,17 @@ def _feasible_block(units: Sequence[Unit], block: Iterable[int], limit: int | No
     return _fits(sum(units[i].size for i in members), anchors, limit)
 
 
-def solve(units: Sequence[Unit], k: int, limit: int | None) -> Solution:
+def solve(units: Sequence[Unit], k: int, limit: int | None, *, overhead: float = 0.0) -> Solution:
     """The cheapest solution (exact up to `EXACT_UNITS` units); raises `Infeasible`."""
     if len(units) <= EXACT_UNITS:
-        return exact(units, k, limit)
-    return _heuristic(units, k, limit)
+        return exact(units, k, limit, overhead=overhead)
+    return _heuristic(units, k, limit, overhead)
 
 
 # --------------------------------------------------------------------------- exact
 
 
-def _subset_costs(units: Sequence[Unit], limit: int | None) -> list[float]:
+def _subset_costs(units: Sequence[Unit], limit: int | None, overhead: float) -> list[float]:
     """Cost of every subset (bitmask) of `units` as one block; inf when infeasible."""
     full = (1 << len(units)) - 1
     size = [0] * (full + 1)
@@ -126,7 +133,7 @@ def _subset_costs(units: Sequence[Unit], limit: int | None) -> list[float]:
         total[mask] = total[rest] + u.hazard
         anchors[mask] = anchors[rest] + u.anchored
         if _fits(size[mask], anchors[mask], limit):
-            cost[mask] = block_cost(size[mask], total[mask])
+            cost[mask] = block_cost(size[mask], total[mask]) + overhead
     return cost
 
 
@@ -149,14 +156,14 @@ def _best_split(cost: Sequence[float], best: Sequence[float], s: int) -> tuple[f
         sub = (sub - 1) & rest
 
 
-def exact(units: Sequence[Unit], k: int, limit: int | None) -> Solution:
+def exact(units: Sequence[Unit], k: int, limit: int | None, *, overhead: float = 0.0) -> Solution:
     """Optimal solution by dynamic programming over subsets: `best_j(S)`, the cheapest split
     of `S` into at most `j` blocks, from `best_{j-1}`; about ``(k - 2) * 3**n / 2`` steps."""
     n = len(units)
     if n == 0:
         return Solution((), 0.0, True, 0.0)
     full = (1 << n) - 1
-    cost = _subset_costs(units, limit)
+    cost = _subset_costs(units, limit, overhead)
     best = cost  # best splits into at most one block
     choices: list[list[int]] = []  # per level: the block holding the lowest unit, 0 = fewer
     top = min(k, n)
@@ -180,7 +187,7 @@ def exact(units: Sequence[Unit], k: int, limit: int | None) -> Solution:
     if s:
         masks.append(s)
     blocks = _canonical([i for i in range(n) if b >> i & 1] for b in masks)
-    total = _cost_of(units, blocks)
+    total = _cost_of(units, blocks, overhead)
     return Solution(blocks, total, True, total)
 
 
@@ -191,11 +198,17 @@ class _Search:
     """Blocks under local search, with their summaries and anchor counts kept up to date."""
 
     def __init__(
-        self, units: Sequence[Unit], k: int, limit: int | None, blocks: Iterable[Iterable[int]]
+        self,
+        units: Sequence[Unit],
+        k: int,
+        limit: int | None,
+        blocks: Iterable[Iterable[int]],
+        overhead: float = 0.0,
     ) -> None:
         self.units = units
         self.k = k
         self.limit = limit
+        self.overhead = overhead
         self.eps = 1e-12 * (1.0 + sum(u.size for u in units))
         self.members: list[list[int]] = []
         self.where = [0] * len(units)
@@ -229,7 +242,10 @@ class _Search:
         return _stats(self.units, self.members[b], skip=i)
 
     def _block_cost(self, b: int) -> float:
-        return _cost(self.stats[b])
+        return _cost(self.stats[b], self.overhead)
+
+    def _cost(self, stats: _Stats) -> float:
+        return _cost(stats, self.overhead)
 
     def _move(self, i: int, b: int) -> None:
         a = self.where[i]
@@ -266,7 +282,7 @@ class _Search:
                     self._move(target, a)
                 self._compact()
                 improved = True
-            if not improved and not self._merge_and_split():
+            if not improved and not self._merge() and not self._merge_and_split():
                 return
 
     def _best_step(self, i: int) -> tuple[str, int] | None:
@@ -298,7 +314,7 @@ class _Search:
             if not self._fits(stats_b[0] + ui.size, (0 if new else self.anchors[b]) + ui.anchored):
                 continue
             before_b = 0.0 if new else self._block_cost(b)
-            delta = _cost(rest_a) + _cost(_plus(stats_b, ui)) - base_a - before_b
+            delta = self._cost(rest_a) + self._cost(_plus(stats_b, ui)) - base_a - before_b
             if delta < best_delta:
                 best_delta, best = delta, ("move", b)
         return best_delta, best
@@ -321,11 +337,35 @@ class _Search:
                 continue
             rest_b = self._without(b, j)
             delta = (
-                _cost(_plus(rest_a, uj)) + _cost(_plus(rest_b, ui)) - base_a - self._block_cost(b)
+                self._cost(_plus(rest_a, uj))
+                + self._cost(_plus(rest_b, ui))
+                - base_a
+                - self._block_cost(b)
             )
             if delta < best_delta:
                 best_delta, best = delta, ("swap", j)
         return best_delta, best
+
+    def _merge(self) -> bool:
+        """Merge the two blocks whose union saves the most (with a per-layer overhead, fewer
+        layers can be cheaper); True if a merge improved the solution."""
+        blocks = [b for b in range(len(self.members)) if self.members[b]]
+        best_delta, best = -self.eps, None
+        for x, a in enumerate(blocks):
+            for b in blocks[x + 1 :]:
+                together = _merged(self.stats[a], self.stats[b])
+                if not self._fits(together[0], self.anchors[a] + self.anchors[b]):
+                    continue
+                delta = self._cost(together) - self._block_cost(a) - self._block_cost(b)
+                if delta < best_delta:
+                    best_delta, best = delta, (a, b)
+        if best is None:
+            return False
+        a, b = best
+        for j in list(self.members[b]):
+            self._move(j, a)
+        self._compact()
+        return True
 
     def _merge_and_split(self) -> bool:
         """Compound move for when every slot is used: merge two blocks and spend the freed slot
@@ -336,13 +376,10 @@ class _Search:
         best_delta, best = -self.eps, None
         for x, a in enumerate(blocks):
             for b in blocks[x + 1 :]:
-                together = (
-                    self.stats[a][0] + self.stats[b][0],
-                    self.stats[a][1] + self.stats[b][1],
-                )
+                together = _merged(self.stats[a], self.stats[b])
                 if not self._fits(together[0], self.anchors[a] + self.anchors[b]):
                     continue
-                merge = _cost(together) - self._block_cost(a) - self._block_cost(b)
+                merge = self._cost(together) - self._block_cost(a) - self._block_cost(b)
                 for i, split in self._splits(a, b, together):
                     if merge + split < best_delta:
                         best_delta, best = merge + split, (a, b, i)
@@ -363,13 +400,13 @@ class _Search:
             c = self.where[i]
             if c in (a, b):
                 rest = _stats(units, self.members[a] + self.members[b], skip=i)
-                before = _cost(together)
+                before = self._cost(together)
             elif len(self.members[c]) > 1:
                 rest = self._without(c, i)
                 before = self._block_cost(c)
             else:
                 continue
-            yield i, _cost(rest) + _cost(_plus(_EMPTY, u)) - before
+            yield i, self._cost(rest) + self._cost(_plus(_EMPTY, u)) - before
 
 
 # --------------------------------------------------------------------------- starting points
@@ -381,6 +418,8 @@ def _greedy_insert(
     limit: int | None,
     blocks: Sequence[Sequence[int]],
     rest: Sequence[int],
+    *,
+    overhead: float = 0.0,
 ) -> list[list[int]] | None:
     """Insert `rest` (in the given order) where each adds least cost; None when one cannot fit."""
     current = [list(b) for b in blocks]
@@ -394,7 +433,7 @@ def _greedy_insert(
             before = _EMPTY if new else stats[b]
             if not _fits(before[0] + u.size, u.anchored + (0 if new else anchors[b]), limit):
                 continue
-            delta = _cost(_plus(before, u)) - (0.0 if new else _cost(before))
+            delta = _cost(_plus(before, u), overhead) - _cost(before, overhead)
             if best is None or delta < best[0]:
                 best = (delta, b)
         if best is None:
@@ -410,7 +449,9 @@ def _greedy_insert(
     return current
 
 
-def _contiguous(units: Sequence[Unit], k: int, limit: int | None) -> list[list[int]] | None:
+def _contiguous(
+    units: Sequence[Unit], k: int, limit: int | None, overhead: float = 0.0
+) -> list[list[int]] | None:
     """Best split into intervals of the change-probability order (optimal among those)."""
     alone = [-math.expm1(-u.hazard) for u in units]
     order = sorted(range(len(units)), key=lambda i: (-alone[i], units[i].key))
@@ -427,7 +468,7 @@ def _contiguous(units: Sequence[Unit], k: int, limit: int | None) -> list[list[i
                 if limit is not None and sum(units[i].size for i in seg) > limit:
                     break  # longer intervals only grow
                 continue
-            c = _cost_of(units, [seg])
+            c = _cost_of(units, [seg], overhead)
             for j in range(1, k + 1):
                 if best[j - 1][start] + c < best[j][m]:
                     best[j][m] = best[j - 1][start] + c
@@ -515,10 +556,12 @@ def _core(units: Sequence[Unit], by_size: Sequence[int]) -> list[int]:
 def _lower_bound(
     units: Sequence[Unit], k: int, limit: int | None, core_cost: float, others: Sequence[int]
 ) -> float:
-    """A bound on the optimum: the cost is superadditive over any grouping of the units (a
-    layer's change probability is at least that of its part in each group) and restricting a
-    feasible solution to a group is feasible for it, so the optimum is at least the sum of the
-    groups' optima. Groups: the core, then the others in size order, `BOUND_GROUP` at a time."""
+    """A bound on the optimum without the per-layer overhead: the cost is superadditive over
+    any grouping of the units (a layer's change probability is at least that of its part in
+    each group) and restricting a feasible solution to a group is feasible for it, so the
+    optimum is at least the sum of the groups' optima (`core_cost`: the core's). Every
+    solution has a layer, so the caller adds the overhead once. Groups: the core, then the
+    others in size order, `BOUND_GROUP` at a time."""
     lower = core_cost
     for first in range(0, len(others), BOUND_GROUP):
         group = sorted(others[first : first + BOUND_GROUP])
@@ -527,7 +570,13 @@ def _lower_bound(
 
 
 def _starts(
-    units: Sequence[Unit], k: int, limit: int | None, core: Sequence[int], core_solution: Solution
+    units: Sequence[Unit],
+    k: int,
+    limit: int | None,
+    core: Sequence[int],
+    core_solution: Solution,
+    *,
+    overhead: float = 0.0,
 ) -> list[list[list[int]]]:
     """Starting solutions: the core's optimum with the others inserted largest first; the best
     contiguous split by change probability; one block; the k - 1 largest alone."""
@@ -537,7 +586,10 @@ def _starts(
     starts: list[list[list[int]]] = []
     core_blocks = [[core[j] for j in block] for block in core_solution.blocks]
     rest = [i for i in by_size if i not in in_core]
-    candidates = (_greedy_insert(units, k, limit, core_blocks, rest), _contiguous(units, k, limit))
+    candidates = (
+        _greedy_insert(units, k, limit, core_blocks, rest, overhead=overhead),
+        _contiguous(units, k, limit, overhead),
+    )
     starts += [start for start in candidates if start is not None]
     if _feasible_block(units, range(n), limit):
         starts.append([list(range(n))])
@@ -548,13 +600,17 @@ def _starts(
     return starts
 
 
-def _heuristic(units: Sequence[Unit], k: int, limit: int | None) -> Solution:
+def _heuristic(units: Sequence[Unit], k: int, limit: int | None, overhead: float) -> Solution:
     by_size = sorted(range(len(units)), key=lambda i: (-units[i].size, units[i].key))
     core = _core(units, by_size)
-    core_solution = exact([units[i] for i in core], k, limit)  # infeasible here => everywhere
+    # infeasible here => everywhere
+    core_solution = exact([units[i] for i in core], k, limit, overhead=overhead)
     others = [i for i in by_size if i not in set(core)]
-    lower = _lower_bound(units, k, limit, core_solution.cost, others)
-    starts = _starts(units, k, limit, core, core_solution)
+    core_cost = (
+        core_solution.cost if not overhead else exact([units[i] for i in core], k, limit).cost
+    )
+    lower = _lower_bound(units, k, limit, core_cost, others) + overhead
+    starts = _starts(units, k, limit, core, core_solution, overhead=overhead)
     if not starts:
         packed, proven = _pack(units, k, limit)
         if packed is None:
@@ -562,10 +618,10 @@ def _heuristic(units: Sequence[Unit], k: int, limit: int | None) -> Solution:
         starts.append(packed)
     best: tuple[float, tuple[tuple[int, ...], ...]] | None = None
     for start in starts:
-        search = _Search(units, k, limit, start)
+        search = _Search(units, k, limit, start, overhead)
         search.improve()
         blocks = search.blocks()
-        candidate = (_cost_of(units, blocks), blocks)
+        candidate = (_cost_of(units, blocks, overhead), blocks)
         if best is None or candidate < best:
             best = candidate
     assert best is not None
