@@ -12,13 +12,21 @@ from pathlib import Path
 
 from . import __version__, manifest
 from .config import Config
-from .errors import ConfigError
+from .errors import ConfigError, LimitError
 from .layers.entries import Entry, FileEntry, PackageFiles, entries_content_hash, entry_size
 from .layers.packages import read_packages
 from .output import OutputDirectory, layer_version
 from .plan.decide import decide_plan, decide_rates, layer_names
 from .plan.evidence import gather_evidence
-from .plan.limits import check_limits, check_written
+from .plan.limits import (
+    Breach,
+    Sizes,
+    assess,
+    check_written,
+    limits_of,
+    raise_breaches,
+    upload_breach,
+)
 from .plan.partition import Layer, Plan
 from .plan.planfile import PLANFILE_NAME, PlanFile, from_plan
 from .plan.rates import Evidence, RateEstimate, next_history
@@ -119,16 +127,9 @@ def prepare(
             )
 
         rates = decide_rates([p.name for p in packages], config, committed, gather, replan=replan)
-    plan = decide_plan(
-        packages, rates, config, committed, direct=frozenset(graph.roots), replan=replan
-    )
     files = function_files(project, config)
-    limits = check_limits(
-        layers_built=len(plan.layers),
-        external_layers=len(config.external_layers),
-        packages=packages,
-        function_unzipped=max((sum(map(entry_size, f)) for f in files.values()), default=0),
-        direct_upload=config.upload == "direct",
+    plan, limits = _plan_within_limits(
+        packages, rates, config, committed, graph=graph, files=files, replan=replan
     )
     return Prepared(
         project=project,
@@ -145,6 +146,38 @@ def prepare(
         function_files=files,
         limits=limits,
     )
+
+
+def _plan_within_limits(
+    packages: tuple[PackageFiles, ...],
+    rates: Mapping[str, RateEstimate],
+    config: Config,
+    committed: PlanFile | None,
+    *,
+    graph: DependencyGraph,
+    files: Mapping[str, tuple[FileEntry, ...]],
+    replan: bool,
+) -> tuple[Plan, manifest.Limits]:
+    """The layer plan and the limits it stands at; one `LimitError` naming every limit broken."""
+    refused: list[Breach] = []
+    plan: Plan | None = None
+    try:
+        plan = decide_plan(
+            packages, rates, config, committed, direct=frozenset(graph.roots), replan=replan
+        )
+    except LimitError as exc:
+        refused.append(upload_breach(str(exc)))
+    sizes = Sizes(
+        packages=packages,
+        function_unzipped=max((sum(map(entry_size, f)) for f in files.values()), default=0),
+        external_unzipped=sum(config.external_layer_sizes.values()),
+        layers_built=len(plan.layers) if plan is not None else 0,
+        external_layers=len(config.external_layers),
+        botocore_services=config.botocore_services is not None,
+    )
+    raise_breaches([*assess(sizes), *refused])
+    assert plan is not None  # a refusal raised above
+    return plan, limits_of(sizes, direct_upload=config.upload == "direct")
 
 
 def build(

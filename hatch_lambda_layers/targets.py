@@ -24,6 +24,7 @@ __all__ = [
     "ARCHITECTURES",
     "DESCRIPTION_MAX",
     "DIRECT_UPLOAD_MAX",
+    "IMAGE_MAX",
     "LAYERS_MAX",
     "LICENSE_INFO_MAX",
     "RUNTIMES",
@@ -38,6 +39,7 @@ UNZIPPED_MAX = 262_144_000  # bytes, function plus all its layers, unzipped
 DIRECT_UPLOAD_MAX = 52_428_800  # bytes, a zip sent in the request itself (50 MiB)
 LICENSE_INFO_MAX = 512  # characters of a layer version's LicenseInfo
 DESCRIPTION_MAX = 256  # characters of a layer version's Description
+IMAGE_MAX = 10 * 1024**3  # bytes, a container image's uncompressed size ("10 GB")
 
 
 @dataclass(frozen=True)

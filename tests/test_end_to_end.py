@@ -8,12 +8,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -146,6 +148,8 @@ def _build_fails_with_extra_wheel(
     capsys: pytest.CaptureFixture[str],
     dependency: str,
     make: Callable[[Path], object],
+    *,
+    extra_dependencies: Sequence[str] = (),
 ) -> str:
     """A good build first; then add `dependency` (a wheel `make` writes) to the index and the
     project, re-lock, and check the rebuild fails with exit 1 leaving the first build intact."""
@@ -159,7 +163,12 @@ def _build_fails_with_extra_wheel(
     with serve_index(wheels) as index:
         pyproject = project / "pyproject.toml"
         pyproject.write_text(
-            pyproject.read_text().replace('"cloudsdk"]', f'"cloudsdk", "{dependency}"]', 1)
+            pyproject.read_text().replace(
+                '"cloudsdk"]',
+                "".join(f', "{d}"' for d in ("cloudsdk", dependency, *extra_dependencies))[2:]
+                + "]",
+                1,
+            )
         )
         uv_lock(project, index, tmp_path / "uv-cache")
         return _error_keeps_previous(project, capsys, 1)
@@ -234,6 +243,40 @@ def test_over_the_size_limit_names_the_largest_packages(
     assert "262,144,000" in message
     assert "hugedata 3.0" in message
     assert "263.0 MB" in message
+
+
+def test_every_broken_limit_is_named_at_once_total_first(
+    fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Over the unzipped total and over the direct-upload limit: both are named, the total
+    first (upload = "s3" alone would not fix it), each with the ways out and figures."""
+
+    def both(directory: Path) -> None:
+        noise = random.Random(5).randbytes(56_000_000)  # does not compress: > 50 MiB zipped
+        make_wheel(
+            directory,
+            "hugedata",
+            "3.0",
+            {"hugedata/__init__.py": "", "hugedata/noise.bin": noise},
+            compression=zipfile.ZIP_STORED,
+        )
+        make_wheel(
+            directory,
+            "zerodata",
+            "1.0",
+            {"zerodata/__init__.py": "", "zerodata/blob.bin": bytes(210_000_000)},
+            compresslevel=1,
+        )
+
+    message = _build_fails_with_extra_wheel(
+        fixture, tmp_path, capsys, "hugedata", both, extra_dependencies=("zerodata",)
+    )
+    total_at, upload_at = message.index("262,144,000"), message.index("direct upload")
+    assert message.startswith("lambda-layers: error: 2 Lambda limits broken")
+    assert total_at < upload_at
+    assert 'fits as mode = "image"' in message
+    assert "hugedata 3.0 56.0 MB" in message
+    assert 'upload = "s3"' in message
 
 
 def _hatchling_build(

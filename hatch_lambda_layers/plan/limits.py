@@ -1,59 +1,152 @@
 """Lambda's limits checked against a plan before anything is written, and against the written
-zips after. Pure; the limits themselves are written once, in `targets`."""
+zips after. Pure; the limits themselves are written once, in `targets`.
+
+Every limit a project breaks is reported at once, each with its figures and the ways out that
+apply to this project, ordered so that following the first way out of the first breach can
+succeed (the unzipped total first: uploading through S3 does not lift it).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from ..errors import LimitError
 from ..layers.entries import PackageFiles
 from ..manifest import LayerEntry, Limits
-from ..targets import DIRECT_UPLOAD_MAX, LAYERS_MAX, UNZIPPED_MAX
+from ..targets import DIRECT_UPLOAD_MAX, IMAGE_MAX, LAYERS_MAX, UNZIPPED_MAX
+
+# What every Python runtime ships (CONTRACT section 6): worth leaving out when bundled.
+RUNTIME_SHIPS = ("boto3", "botocore", "s3transfer", "jmespath")
+_LARGEST_SHOWN = 5
 
 
 def _mb(n: float) -> str:
     return f"{n / 1_000_000:,.1f} MB"
 
 
-def _largest(packages: Sequence[PackageFiles], n: int = 5) -> str:
-    top = sorted(packages, key=lambda p: (-p.size_unzipped, p.name))[:n]
+@dataclass(frozen=True)
+class Breach:
+    """One limit broken: what and by how much, and the ways out in the order to try them."""
+
+    rank: int  # the order in which to address breaches (the unzipped total first)
+    what: str
+    ways: tuple[str, ...]
+
+    def describe(self) -> str:
+        ways = "; ".join(f"({n}) {way}" for n, way in enumerate(self.ways, 1))
+        return f"{self.what}; ways out: {ways}" if ways else self.what
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sizes:
+    """What counts against the limits, in bytes."""
+
+    packages: Sequence[PackageFiles]
+    function_unzipped: int  # the largest function (each is deployed with all the layers)
+    external_unzipped: int = 0  # the external layers whose size is known
+    layers_built: int = 0
+    external_layers: int = 0
+    botocore_services: bool = False  # botocore-services already trims botocore's data
+
+    @property
+    def total(self) -> int:
+        bundled = sum(p.size_unzipped for p in self.packages)
+        return bundled + self.function_unzipped + self.external_unzipped
+
+
+def _largest(packages: Sequence[PackageFiles]) -> str:
+    top = sorted(packages, key=lambda p: (-p.size_unzipped, p.name))[:_LARGEST_SHOWN]
     return ", ".join(f"{p.name} {p.version} {_mb(p.size_unzipped)}" for p in top)
 
 
-def check_limits(
-    *,
-    layers_built: int,
-    external_layers: int,
-    packages: Sequence[PackageFiles],
-    function_unzipped: int,
-    direct_upload: bool,
-) -> Limits:
-    """The limits a planned build stands at; `LimitError` naming every one it breaks.
+def _total_ways(sizes: Sizes) -> tuple[str, ...]:
+    by_name: dict[str, PackageFiles] = {p.name: p for p in sizes.packages}
+    ways: list[str] = []
+    shipped = [by_name[n] for n in RUNTIME_SHIPS if n in by_name]
+    if shipped:
+        saved = sum(p.size_unzipped for p in shipped)
+        names = ", ".join(p.name for p in shipped)
+        ways.append(
+            f"add {names} to tool.lambda-layers.provided: the runtime ships them ({_mb(saved)})"
+        )
+    if "botocore" in by_name and not sizes.botocore_services:
+        ways.append(
+            "keep only the AWS services you call with tool.lambda-layers.botocore-services "
+            "(most of botocore is service data)"
+        )
+    ways.append(
+        f"leave out what an external layer or the runtime supplies with provided, or trim with "
+        f"exclude (largest: {_largest(sizes.packages)})"
+    )
+    if sizes.total <= IMAGE_MAX:
+        ways.append(
+            f'build a container image instead: fits as mode = "image" ({_mb(sizes.total)} of '
+            f"{IMAGE_MAX / 1e9:g} GB)"
+        )
+    return tuple(ways)
 
-    The unzipped total is the bundled packages plus the largest function (each function is
-    deployed with all the layers)."""
-    layers_used = layers_built + external_layers
-    total = sum(p.size_unzipped for p in packages) + function_unzipped
-    problems: list[str] = []
-    if layers_used > LAYERS_MAX:
-        problems.append(
-            f"{layers_used} layers ({layers_built} built + {external_layers} external) exceed "
-            f"Lambda's {LAYERS_MAX}"
-        )
+
+def assess(sizes: Sizes) -> list[Breach]:
+    """The limits `sizes` break, before any partition: the unzipped total and the layer count."""
+    breaches: list[Breach] = []
+    total = sizes.total
     if total > UNZIPPED_MAX:
-        problems.append(
-            f"function plus layers unzip to {total:,} bytes ({_mb(total)}), over Lambda's "
-            f"{UNZIPPED_MAX:,}-byte limit by {total - UNZIPPED_MAX:,}; largest packages: "
-            f"{_largest(packages)}; add the ones the runtime or an external layer supplies to "
-            f"tool.lambda-layers.provided, trim with exclude or botocore-services, or use a "
-            f"container image"
+        external = (
+            f" with {_mb(sizes.external_unzipped)} of external layers"
+            if sizes.external_unzipped
+            else ""
         )
-    if problems:
-        raise LimitError("; ".join(problems))
+        breaches.append(
+            Breach(
+                0,
+                f"function plus layers unzip to {total:,} bytes ({_mb(total)}){external}, over "
+                f"Lambda's {UNZIPPED_MAX:,}-byte limit by {total - UNZIPPED_MAX:,}",
+                _total_ways(sizes),
+            )
+        )
+    used = sizes.layers_built + sizes.external_layers
+    if used > LAYERS_MAX:
+        breaches.append(
+            Breach(
+                1,
+                f"{used} layers ({sizes.layers_built} built + {sizes.external_layers} external) "
+                f"exceed Lambda's {LAYERS_MAX}",
+                (
+                    "lower tool.lambda-layers.max-layers to "
+                    f"{max(1, LAYERS_MAX - sizes.external_layers)}",
+                    "attach fewer external layers",
+                ),
+            )
+        )
+    return breaches
+
+
+def upload_breach(message: str) -> Breach:
+    """The partitioner's own refusal (a package or group over the direct-upload limit, or no
+    packing into max-layers layers), ranked after the total."""
+    return Breach(2, message, ())
+
+
+def raise_breaches(breaches: Collection[Breach]) -> None:
+    """One `LimitError` naming every breach, in the order to address them."""
+    if not breaches:
+        return
+    ordered = sorted(breaches, key=lambda b: b.rank)
+    if len(ordered) == 1:
+        raise LimitError(ordered[0].describe())
+    raise LimitError(
+        f"{len(ordered)} Lambda limits broken, fix them in this order: "
+        + " ".join(f"[{n}] {b.describe()}." for n, b in enumerate(ordered, 1))
+    )
+
+
+def limits_of(sizes: Sizes, *, direct_upload: bool) -> Limits:
+    """The limits a planned build stands at (it breaks none)."""
     return Limits(
-        layers_used=layers_used,
+        layers_used=sizes.layers_built + sizes.external_layers,
         layers_max=LAYERS_MAX,
-        unzipped_total=total,
+        unzipped_total=sizes.total,
         unzipped_max=UNZIPPED_MAX,
         zipped_layer_max=DIRECT_UPLOAD_MAX if direct_upload else None,
         ok=True,
