@@ -68,7 +68,8 @@ def _total_ways(sizes: Sizes) -> tuple[str, ...]:
         saved = sum(p.size_unzipped for p in shipped)
         names = ", ".join(p.name for p in shipped)
         ways.append(
-            f"add {names} to tool.lambda-layers.provided: the runtime ships them ({_mb(saved)})"
+            f"add {names} to tool.lambda-layers.provided: the runtime ships "
+            f"{'it' if len(shipped) == 1 else 'them'} ({_mb(saved)})"
         )
     if "botocore" in by_name and not sizes.botocore_services:
         ways.append(
@@ -82,7 +83,7 @@ def _total_ways(sizes: Sizes) -> tuple[str, ...]:
     if sizes.total <= IMAGE_MAX:
         ways.append(
             f'build a container image instead: fits as mode = "image" ({_mb(sizes.total)} of '
-            f"{IMAGE_MAX / 1e9:g} GB)"
+            f"{IMAGE_MAX / 1024**3:g} GB)"
         )
     return tuple(ways)
 
