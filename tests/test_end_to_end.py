@@ -382,21 +382,25 @@ def test_locked_release_needing_newer_glibc_is_refused_at_build_time(
 ) -> None:
     """Like numpy/pyarrow's recent cp311 releases: only manylinux_2_28 wheels, which cannot load
     on python3.11's glibc 2.26. uv locks them happily; the build must refuse them."""
-    message = _build_fails_with_extra_wheel(
-        fixture,
-        tmp_path,
-        capsys,
-        "fastnum",
-        lambda d: make_wheel(
-            d,
-            "fastnum",
-            "2.3.0",
-            {"fastnum/__init__.py": "", "fastnum/_core.so": make_elf("x86_64")},
-            tag="cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64",
-        ),
-    )
+
+    def releases(directory: Path) -> None:
+        for version, tag in [
+            ("2.1.0", "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64"),
+            ("2.2.6", "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64"),
+            ("2.3.0", "cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64"),
+        ]:
+            files: dict[str, bytes | str] = {
+                "fastnum/__init__.py": "",
+                "fastnum/_core.so": make_elf("x86_64"),
+            }
+            make_wheel(directory, "fastnum", version, files, tag=tag)
+
+    message = _build_fails_with_extra_wheel(fixture, tmp_path, capsys, "fastnum", releases)
     assert "fastnum 2.3.0 has no wheel for python3.11 x86_64" in message
     assert "manylinux_2_28_x86_64" in message
+    # One round: the newest release that loads, and the constraint that picks it.
+    assert "the newest release that ships one is 2.2.6" in message
+    assert '"fastnum<2.3.0"' in message
 
 
 def test_hatchling_builder_reports_config_errors_in_one_line(

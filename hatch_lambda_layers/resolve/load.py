@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import Config
+from ..errors import NoCompatibleWheelError
 from ..progress import FetchProgress
 from ..reporting import Reporter
 from ..targets import Target
+from .advice import refuse
 from .edges import edges_from_metadata
 from .fetch import fetch_wheels
-from .graph import DependencyGraph, PinnedPackage, select_wheel
+from .graph import DependencyGraph, PinnedPackage, WheelLink, select_wheel
 from .http import local_path
 from .locks import read_lock, registry_urls
 
@@ -97,11 +99,28 @@ def _metadata_for(
     return {name: read_metadata(paths[link.filename]) for name, link in links.items()}
 
 
+def _links(
+    packages: Sequence[PinnedPackage], target: Target, index: SharedIndex
+) -> dict[str, WheelLink]:
+    """Each package's wheel for `target`; one error for every package without one, each with
+    the release to lock instead (the index asked once per such package)."""
+    links: dict[str, WheelLink] = {}
+    refused: list[PinnedPackage] = []
+    for package in packages:
+        try:
+            links[package.name] = select_wheel(package, target)
+        except NoCompatibleWheelError:
+            refused.append(package)
+    if refused:
+        raise refuse(refused, target, lambda name: index.get().project_page(name))
+    return links
+
+
 def fetch_bundled(
-    packages: Sequence[PinnedPackage], target: Target, reporter: Reporter
+    packages: Sequence[PinnedPackage], target: Target, reporter: Reporter, index: SharedIndex
 ) -> Mapping[str, Path]:
     """Package name -> its wheel for `target`, fetched into the verified cache."""
-    links = {p.name: select_wheel(p, target) for p in packages}
+    links = _links(packages, target, index)
     reporter.waiting(f"Fetching {len(links)} wheels")
     paths = fetch_wheels(
         list(links.values()),
