@@ -603,8 +603,8 @@ def _ours_build(ctx: Context, cache: Path, out: Path) -> Ran:
 
 
 def _layer_zips(out: Path) -> tuple[list[Path], dict[str, Any]]:
-    data = json.loads((out / "lambda" / "manifest.json").read_text(encoding="utf-8"))
-    return [out / "lambda" / layer["file"] for layer in data["layers"]], data
+    data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    return [out / layer["file"] for layer in data["layers"]], data
 
 
 def _failed_build(ctx: Context, ran: Ran, cache: Path, out: Path, tag: str) -> dict[str, Any]:
@@ -618,7 +618,7 @@ def _failed_build(ctx: Context, ran: Ran, cache: Path, out: Path, tag: str) -> d
         "warm_exit_code": again.returncode,
         "error": ran.last_line(),
         "limit_failure": limit_failure(ran.stderr),
-        "wrote_manifest": (out / "lambda" / "manifest.json").exists(),
+        "wrote_manifest": (out / "manifest.json").exists(),
     }
 
 
@@ -649,7 +649,7 @@ def run_ours(ctx: Context) -> dict[str, Any]:  # noqa: PLR0915  (one measurement
         first_out = first_out or out
     assert first_out is not None
     zips, manifest = _layer_zips(first_out)
-    fn_zips = [first_out / "lambda" / f["file"] for f in manifest["functions"]]
+    fn_zips = [first_out / f["file"] for f in manifest["functions"]]
 
     warm: list[float] = []
     warm_out = ctx.tmp / "ours-warm-0"
@@ -665,7 +665,7 @@ def run_ours(ctx: Context) -> dict[str, Any]:  # noqa: PLR0915  (one measurement
             raise BenchError(f"rebuild failed: {ran.last_line()}")
         rebuild.append(ran.seconds)
     planfile = ctx.project / "lambda-layers.lock"
-    shutil.copyfile(first_out / "lambda" / "lambda-layers.lock", planfile)
+    shutil.copyfile(first_out / "lambda-layers.lock", planfile)
     warm_plan: list[float] = []
     try:
         for j in range(ctx.warm_repeat):

@@ -80,8 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "-o",
         "--output",
-        help="build output directory (default: PROJECT/dist); "
-        "artifacts go to its lambda/ subdirectory",
+        metavar="DIR",
+        help="the directory the artifacts go to (default: PROJECT/dist/lambda)",
     )
 
     publish = sub.add_parser("publish", help="publish changed layers (needs the publish extra)")
@@ -172,8 +172,8 @@ def _cmd_plan(args: argparse.Namespace, reporter: CliReporter) -> int:
 def _cmd_build(args: argparse.Namespace, reporter: CliReporter) -> int:
     project = load_project(args.project)
     config = load_config(project.root)
-    out = Path(args.output) if args.output else project.root / "dist"
-    result = pipeline.build(project, config, output_directory(out), reporter)
+    out = Path(args.output) if args.output else output_directory(project.root / "dist")
+    result = pipeline.build(project, config, out, reporter)
     print(result.manifest_path)
     return 0
 

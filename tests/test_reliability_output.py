@@ -178,12 +178,12 @@ def test_killed_builds_never_leave_a_manifest_that_disagrees(
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         # Whatever point it died at, the manifest there agrees with the files it lists.
-        manifest = json.loads((out / "lambda" / "manifest.json").read_text())
+        manifest = json.loads((out / "manifest.json").read_text())
         for entry in manifest["layers"] + manifest["functions"]:
-            data = (out / "lambda" / entry["file"]).read_bytes()
+            data = (out / entry["file"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == entry["sha256"]
     assert subprocess.run(_build_command(project, out), check=False).returncode == 0
-    assert_consistent(out / "lambda")
+    assert_consistent(out)
 
 
 def test_concurrent_builds_of_different_states_serialise(fixture: Fixture, tmp_path: Path) -> None:
@@ -200,14 +200,14 @@ def test_concurrent_builds_of_different_states_serialise(fixture: Fixture, tmp_p
         ]
         results = [(p.wait(), p.stderr.read() if p.stderr else "") for p in procs]
         assert all(code == 0 for code, _ in results), results
-        assert_consistent(out / "lambda")
+        assert_consistent(out)
 
 
 def test_a_held_lock_makes_the_next_build_wait_then_name_the_holder(
     fixture: Fixture, tmp_path: Path
 ) -> None:
     project = copy_project(fixture.project, tmp_path / "p")
-    out = tmp_path / "out" / "lambda"
+    out = tmp_path / "out"
     out.mkdir(parents=True)
     lock = BuildLock(out / ".build.lock")
     lock.acquire()
@@ -226,7 +226,7 @@ def test_a_held_lock_makes_the_next_build_wait_then_name_the_holder(
     assert f"process {os.getpid()}" in proc.stderr
     assert "locked" in proc.stderr
     assert not (out / "manifest.json").exists()
-    assert subprocess.run(_build_command(project, tmp_path / "out"), check=False).returncode == 0
+    assert subprocess.run(_build_command(project, out), check=False).returncode == 0
 
 
 def test_leftovers_of_a_killed_build_are_removed_by_the_next(
