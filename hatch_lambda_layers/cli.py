@@ -27,9 +27,14 @@ from .project import load_project
 class CliReporter:
     """Messages on stderr; the download progress line only when stderr is a terminal."""
 
-    def __init__(self, stream: TextIO = sys.stderr, *, quiet: bool = False) -> None:
-        self._stream = stream
+    def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
+        self._given = stream
         self._quiet = quiet
+
+    @property
+    def _stream(self) -> TextIO:
+        # Looked up when used, so a redirected sys.stderr (tests, embedding) is honoured.
+        return self._given if self._given is not None else sys.stderr
 
     def _say(self, message: str) -> None:
         if not self._quiet:

@@ -56,6 +56,15 @@ class Prepared:
     function_files: Mapping[str, tuple[FileEntry, ...]]
     limits: manifest.Limits
 
+    @property
+    def identical_functions(self) -> tuple[tuple[str, ...], ...]:
+        """Groups of functions whose zips hold exactly the same files (each group sorted)."""
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for name, files in self.function_files.items():
+            key = tuple(sorted(f"{f.path}\0{f.source_path}" for f in files))
+            groups.setdefault(key, []).append(name)
+        return tuple(sorted(tuple(sorted(g)) for g in groups.values() if len(g) > 1))
+
     def layer_entries(self, layer: Layer) -> list[Entry]:
         by_name: dict[str, PackageFiles] = {p.name: p for p in self.packages}
         return [e for name in layer.packages for e in by_name[name].entries]
@@ -188,6 +197,7 @@ def build(
     reporter = reporter or SilentReporter()
     with OutputDirectory(output_dir, notify=reporter.info) as output:
         prepared = prepare(project, config, reporter, output=output)
+        _warn_identical(reporter, prepared)
         built, fresh_planfile = _write(prepared, output, reporter)
     _report(reporter, built, output, fresh_planfile)
     return BuildResult(built, output.path, output.manifest_path, fresh_planfile)
@@ -222,6 +232,15 @@ def _write(
         built = _manifest(prepared, layers, fns, output.previous)
         fresh_planfile = staging.commit(built, planfile_for(prepared, built) if fresh else None)
     return built, fresh_planfile
+
+
+def _warn_identical(reporter: Reporter, prepared: Prepared) -> None:
+    for group in prepared.identical_functions:
+        reporter.warning(
+            f"functions {', '.join(group)} get identical zips: each holds all of the project's "
+            f"code; give each its own include patterns in [tool.lambda-layers.functions.<name>] "
+            f"if they should differ"
+        )
 
 
 def _report(

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import parse_wheel_filename
 
+from hatch_lambda_layers import cli
 from hatch_lambda_layers.layers.elf import zip_elf_machines
 from hatch_lambda_layers.targets import get_target
 from tests.lambdaemu import run_handler
@@ -137,9 +138,11 @@ def _error_keeps_previous(
     err = capsys.readouterr().err
     assert digests(out) == before, "an earlier build's artifacts must stay intact"
     assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
+    # Warnings may come first (--quiet keeps them); the error itself is one line.
     lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    return lines[0]
+    assert all(line.startswith("warning: ") for line in lines[:-1]), err
+    assert "Traceback" not in err
+    return lines[-1]
 
 
 def _build_fails_with_extra_wheel(
@@ -478,6 +481,33 @@ def test_several_functions_share_the_layers(fixture: Fixture, tmp_path: Path) ->
     assert functions["worker"]["handler"] == "hello_fn.other.handler"
     result = run_handler(out / "manifest.json", tmp_path / "l", {}, function="worker")
     assert result["result"] == "other"
+
+
+def test_functions_with_identical_zips_are_flagged(
+    fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = copy_project(fixture.project, tmp_path / "p")
+    _configure(
+        project,
+        """
+        [tool.lambda-layers.functions.api]
+        handler = "hello_fn.handler.handler"
+
+        [tool.lambda-layers.functions.worker]
+        handler = "hello_fn.handler.handler"
+        include = ["hello_fn/**"]
+
+        [tool.lambda-layers.functions.slim]
+        handler = "hello_fn.handler.handler"
+        include = ["hello_fn/handler.py"]
+        """,
+        drop_handler=True,
+    )
+    capsys.readouterr()
+    assert cli.main(["build", str(project)]) == 0
+    err = capsys.readouterr().err
+    assert "functions api, worker get identical zips" in err
+    assert "slim" not in err.split("identical zips")[0]
 
 
 def test_external_layers_take_slots(
