@@ -17,8 +17,6 @@ from . import __version__, manifest, pipeline
 from .config import load_config
 from .errors import LambdaLayersError, UsageError
 from .files import write_text_atomic
-from .layers import entries
-from .layers.entries import entry_size
 from .output import OutputDirectory, output_directory
 from .plan.planfile import PLANFILE_NAME
 from .project import load_project
@@ -74,6 +72,19 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--update", action="store_true", help="re-plan and rewrite lambda-layers.lock"
     )
+    plan.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people (default), json for tools (schema: docs/plan-json.md)",
+    )
+    plan.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="also show the partitioner's figures (and tracebacks on errors)",
+    )
 
     build = sub.add_parser("build", help="write layer zips, function zips and manifest.json")
     build.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
@@ -97,75 +108,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _mb(n: float) -> str:
-    return f"{n / 1_000_000:,.2f} MB"
-
-
-def _source(source: str) -> str:
-    return source if source.startswith("resolved") else f"from {source or 'the lock file'}"
-
-
-def format_plan(prepared: pipeline.Prepared) -> str:
-    by_name: dict[str, entries.PackageFiles] = {p.name: p for p in prepared.packages}
-    plan = prepared.plan
-    lines = [
-        f"{prepared.project.name} {prepared.project.version} for {prepared.target.describe()}",
-        f"dependencies ({_source(prepared.graph.source)}): "
-        f"{len(prepared.packages)} bundled, {len(prepared.closure.left_out)} left out",
-    ]
-    lines += [f"  - {x.name} {x.version}: {x.reason}" for x in prepared.closure.left_out]
-    for layer in plan.layers:
-        pkgs = [by_name[n] for n in layer.packages]
-        zipped = sum(p.size_zipped for p in pkgs)
-        unzipped = sum(p.size_unzipped for p in pkgs)
-        lines.append(
-            f"layer {prepared.layer_names[layer.name]}: {len(pkgs)} packages, "
-            f"{_mb(zipped)} zipped, {_mb(unzipped)} unzipped, "
-            f"republished ~{_mb(layer.expected_bytes)} per build"
-        )
-        for p in sorted(pkgs, key=lambda p: (-p.size_zipped, p.name)):
-            rate = prepared.rates[p.name]
-            lines.append(
-                f"    {p.name:<28} {p.version:<14} {_mb(p.size_zipped):>11} zipped  "
-                f"change {rate.rate:6.1%} ({rate.source})"
-            )
-    fn_sizes = {n: sum(map(entry_size, f)) for n, f in prepared.function_files.items()}
-    for name, size in sorted(fn_sizes.items()):
-        lines.append(f"function {name}: {len(prepared.function_files[name])} files, {size:,} bytes")
-    limits = prepared.limits
-    lines.append(
-        f"expected bytes republished per build: {_mb(plan.expected_bytes)} "
-        f"(one combined layer: {_mb(plan.single_layer_bytes)})"
-        + ("" if plan.exact else f"; heuristic plan, lower bound {_mb(plan.lower_bound or 0)}")
-    )
-    lines.append(
-        f"limits: {limits.layers_used}/{limits.layers_max} layers "
-        f"({len(prepared.config.external_layers)} external), "
-        f"{limits.unzipped_total:,}/{limits.unzipped_max:,} bytes unzipped"
-        + (
-            f", each layer <= {limits.zipped_layer_max:,} bytes zipped (direct upload)"
-            if limits.zipped_layer_max
-            else ""
-        )
-    )
-    if prepared.planfile_path is not None:
-        lines.append(f"layer assignment honours {prepared.planfile_path}")
-    return "\n".join(lines)
-
-
 def _cmd_plan(args: argparse.Namespace, reporter: CliReporter) -> int:
+    from .report.plan_json import dumps_plan
+    from .report.plan_model import plan_report
+    from .report.plan_text import format_plan
+
     project = load_project(args.project)
     config = load_config(project.root)
     output = OutputDirectory(output_directory(project.root / "dist"))
     prepared = pipeline.prepare(project, config, reporter, output=output, replan=bool(args.update))
-    print(format_plan(prepared))
+    report = plan_report(prepared, replanned=bool(args.update))
+    if args.format == "json":
+        print(dumps_plan(report))
+    else:
+        print(format_plan(report, verbose=bool(args.verbose)))
     if args.update:
         from .plan.planfile import dumps_planfile
 
         path = project.root / PLANFILE_NAME
         record = pipeline.planfile_for(prepared, previous=output.previous)
         write_text_atomic(path, dumps_planfile(record))
-        print(f"wrote {path}")
+        # JSON on stdout stays one document: the note goes to stderr then.
+        print(f"wrote {path}", file=sys.stderr if args.format == "json" else sys.stdout)
     return 0
 
 
