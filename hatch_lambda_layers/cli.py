@@ -1,4 +1,4 @@
-"""`lambda-layers`: plan, build, publish, diff. A thin layer over the pipeline.
+"""`lambda-layers`: plan, build, publish, diff, report. A thin layer over the pipeline.
 
 Exit status: 0 success; 1 the work failed; 2 bad usage or configuration. Errors are one line on
 stderr; `--verbose` adds the traceback.
@@ -102,9 +102,25 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--s3-bucket", help="bucket (same region) for zips over 50 MiB")
     publish.add_argument("--dry-run", action="store_true", help="show what would change")
 
-    diff = sub.add_parser("diff", help="which layers and packages changed between two manifests")
+    diff = sub.add_parser(
+        "diff", help="what changed between two manifests: the target, layers and packages"
+    )
     diff.add_argument("old")
     diff.add_argument("new")
+
+    report = sub.add_parser(
+        "report", help="a build against a base build, as markdown (pull requests) or HTML"
+    )
+    report.add_argument(
+        "--base", help="the base build's manifest.json (e.g. the main branch's); omit for none"
+    )
+    report.add_argument(
+        "--manifest",
+        default="dist/lambda/manifest.json",
+        help="this build's manifest (default: dist/lambda/manifest.json)",
+    )
+    report.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    report.add_argument("-o", "--output", help="write to this file instead of stdout")
     return parser
 
 
@@ -170,9 +186,33 @@ def _cmd_publish(args: argparse.Namespace, reporter: CliReporter) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace, reporter: CliReporter) -> int:
+    from .report.diff import diff, format_diff, target_changes
+
     old = manifest.read_manifest(args.old)
     new = manifest.read_manifest(args.new)
-    print(manifest.format_diff(manifest.diff(old, new)))
+    print(format_diff(diff(old, new), target_changes(old, new)))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace, reporter: CliReporter) -> int:
+    from .report.compare import build_report
+
+    new = manifest.read_manifest(args.manifest)
+    base = manifest.read_manifest(args.base) if args.base else None
+    model = build_report(new, base)
+    if args.format == "html":
+        from .report.html import format_html
+
+        text = format_html(model)
+    else:
+        from .report.markdown import format_markdown
+
+        text = format_markdown(model)
+    if args.output:
+        write_text_atomic(args.output, text)
+        reporter.success(f"Wrote {args.output}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -181,6 +221,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, CliReporter], int]] = {
     "build": _cmd_build,
     "publish": _cmd_publish,
     "diff": _cmd_diff,
+    "report": _cmd_report,
 }
 
 
