@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import __version__, manifest, pipeline
 from .config import load_config
@@ -21,15 +21,22 @@ from .output import OutputDirectory, output_directory
 from .plan.planfile import PLANFILE_NAME
 from .project import load_project
 
+if TYPE_CHECKING:
+    from .progress import TerminalProgress
+
 
 class CliReporter:
-    """Messages on stderr; the download progress line only when stderr is a terminal."""
+    """Messages on stderr; the download and zip-writing progress line only when stderr is a
+    terminal (erased before each message, drawn again by the next snapshot)."""
 
     def __init__(self, stream: TextIO = sys.stderr, *, quiet: bool = False) -> None:
         self._stream = stream
         self._quiet = quiet
+        self._progress: TerminalProgress | None = None
 
     def _say(self, message: str) -> None:
+        if self._progress is not None:
+            self._progress.clear()
         if not self._quiet:
             print(message, file=self._stream, flush=True)
 
@@ -43,14 +50,24 @@ class CliReporter:
         self._say(message)
 
     def warning(self, message: str) -> None:
+        if self._progress is not None:
+            self._progress.clear()
         print(f"warning: {message}", file=self._stream, flush=True)
 
-    def download_progress(self) -> Callable[..., None] | None:
+    def _terminal_progress(self) -> TerminalProgress | None:
         if self._quiet:
             return None
-        from .progress import TerminalProgress
+        if self._progress is None:
+            from .progress import TerminalProgress
 
-        return TerminalProgress(self._stream)
+            self._progress = TerminalProgress(self._stream)
+        return self._progress
+
+    def download_progress(self) -> Callable[..., None] | None:
+        return self._terminal_progress()
+
+    def write_progress(self) -> Callable[..., None] | None:
+        return self._terminal_progress()
 
 
 class _Parser(argparse.ArgumentParser):
