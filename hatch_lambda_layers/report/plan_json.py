@@ -37,7 +37,13 @@ def _layer(layer: LayerRow) -> dict[str, Any]:
     }
 
 
-def _limit(limit: LimitUse) -> dict[str, Any]:
+def _limit(limit: LimitUse, report: PlanReport) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if limit.key == "layers":
+        external = len(report.external_layers)
+        extra = {"built": limit.used - external, "external": external}
+    elif limit.key == "zipped_layer":
+        extra = {"layer": limit.detail or None}
     return {
         "label": limit.label,
         "unit": limit.unit,
@@ -45,7 +51,7 @@ def _limit(limit: LimitUse) -> dict[str, Any]:
         "max": limit.maximum,
         "headroom": limit.headroom,
         "ok": limit.ok,
-        "detail": limit.detail,
+        **extra,
     }
 
 
@@ -100,7 +106,7 @@ def plan_to_dict(report: PlanReport) -> dict[str, Any]:
             for f in report.functions
         ],
         "external_layers": list(report.external_layers),
-        "limits": {limit.key: _limit(limit) for limit in report.limits},
+        "limits": {limit.key: _limit(limit, report) for limit in report.limits},
     }
 
 
