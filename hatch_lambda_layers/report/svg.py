@@ -54,9 +54,8 @@ def _artifacts(report: BuildReport) -> list[_Artifact]:
     for fn in report.functions:
         tip = f"function {fn.name}: {human_bytes(fn.size_unzipped)} unzipped, your own code"
         tile = Tile(Rect(0, 0, 0, 0), FUNCTION_FILL, "#ffffff", fn.name, "", tip)
-        found.append(
-            (f"function {fn.name}", fn.size_unzipped, fn.changed, [(tile, fn.size_unzipped)])
-        )
+        changed = report.has_base and fn.changed
+        found.append((f"function {fn.name}", fn.size_unzipped, changed, [(tile, fn.size_unzipped)]))
     for layer in report.layers:
         if layer.status == "removed":
             continue
@@ -76,7 +75,7 @@ def _artifacts(report: BuildReport) -> list[_Artifact]:
             sub = f"{p.version} · {human_bytes(p.size_unzipped)}"
             tile = Tile(Rect(0, 0, 0, 0), b.fill, b.ink, p.name, sub, tip)
             tiles.append((tile, p.size_unzipped))
-        found.append((layer.name, layer.size_unzipped, layer.uploads, tiles))
+        found.append((layer.name, layer.size_unzipped, report.has_base and layer.uploads, tiles))
     return found
 
 
@@ -154,7 +153,7 @@ def _group_svg(group: Group) -> str:
     return "".join(parts)
 
 
-def treemap_svg(report: BuildReport, width: int = 1200, height: int = 620) -> str:
+def treemap_svg(report: BuildReport, width: int = 1200, height: int = 560) -> str:
     groups = treemap_layout(report, width, height)
     body = "".join(_group_svg(g) for g in groups)
     return (
@@ -163,10 +162,18 @@ def treemap_svg(report: BuildReport, width: int = 1200, height: int = 620) -> st
     )
 
 
-def _segment(x: float, w: float, fill: str, tip: str) -> str:
+def _segment(x: float, w: float, fill: str, tip: str, label: str) -> str:
+    """One artifact's share of the budget bar, labelled when the label fits."""
+    text = _fit(label, w)
+    shown = (
+        f'<text x="{x + 4:.2f}" y="35" font-size="11" fill="#ffffff">{escape(text)}</text>'
+        if text
+        else ""
+    )
     return (
         f'<g data-tip="{escape(tip)}"><title>{escape(tip)}</title>'
-        f'<rect x="{x:.2f}" y="18" width="{max(w, 0.0):.2f}" height="26" fill="{fill}"/></g>'
+        f'<rect x="{x:.2f}" y="18" width="{max(w, 0.0):.2f}" height="26" fill="{fill}" '
+        f'stroke="#ffffff" stroke-width="0.5"/>{shown}</g>'
     )
 
 
@@ -187,7 +194,8 @@ def budget_svg(report: BuildReport, limits: Sequence[LimitUse], width: int = 120
     for i, layer in enumerate(layers):
         pieces.append((layer.name, layer.size_unzipped, ARTIFACT_FILLS[i % len(ARTIFACT_FILLS)]))
     for name, size, fill in pieces:
-        parts.append(_segment(x, size * scale, fill, f"{name}: {human_bytes(size)} unzipped"))
+        tip = f"{name}: {human_bytes(size)} unzipped"
+        parts.append(_segment(x, size * scale, fill, tip, f"{name} {human_bytes(size)}"))
         x += size * scale
     left = (
         f"{human_bytes(unzipped.headroom or 0)} left"
