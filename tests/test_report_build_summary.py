@@ -1,6 +1,7 @@
-"""The line a build ends with, where people look: `uv build` (the wheel hook) and hatchling's
-builder (what `hatch build -t lambda` runs) both say where the artifacts are and how big they
-are. Offline: the fixture project, built without isolation in this environment."""
+"""Where people look: the line `uv build` (the wheel hook) and hatchling's builder (what `hatch
+build -t lambda` runs) end with, saying where the artifacts are and how big they are; and the
+pull-request report of the example CI workflow. Offline: the fixture project, built without
+isolation in this environment."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hatch_lambda_layers.report.markdown import MARKER
 from tests.projects import UV, Fixture, copy_project
 
 pytestmark = [
@@ -19,6 +21,7 @@ pytestmark = [
     pytest.mark.usefixtures("isolated_cache"),
 ]
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "deploy" / "github-actions"
 SUMMARY = re.compile(
     r"Lambda artifacts in (?P<where>\S+): 3 layers [\d.]+ (bytes|KB), "
     r"1 function [\d.]+ (bytes|KB) \(manifest\.json\)"
@@ -51,3 +54,31 @@ def test_uv_build_ends_with_the_summary(fixture: Fixture, tmp_path: Path) -> Non
     found = SUMMARY.search(proc.stdout + proc.stderr)
     assert found, proc.stderr
     assert found["where"] == str(tmp_path / "dist" / "lambda")
+
+
+def test_pull_request_workflow_steps_post_a_report(fixture: Fixture, tmp_path: Path) -> None:
+    """examples/deploy/github-actions/report.yml, its run steps executed as written (with this
+    checkout's lambda-layers): base and pull request built, the markdown and HTML written, the
+    comment posted from the markdown file."""
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((EXAMPLES / "report.yml").read_text())
+    steps = {s["name"]: s for s in workflow["jobs"]["report"]["steps"] if "name" in s}
+    copy_project(fixture.project, tmp_path / "base")
+    head = copy_project(fixture.project, tmp_path / "head")
+    (head / "src" / "hello_fn" / "handler.py").write_text("def handler(e, c):\n    return 2\n")
+    env = {
+        **os.environ,
+        **workflow["jobs"]["report"]["env"],
+        "LAMBDA_LAYERS": f"{sys.executable} -m hatch_lambda_layers",
+    }
+    for name in ("Build the base branch", "Build the pull request", "Write the report"):
+        proc = _run(["bash", "-ec", steps[name]["run"]], tmp_path, env)
+        assert proc.returncode == 0, name + proc.stderr
+    text = (tmp_path / "lambda-report.md").read_text()
+    assert text.startswith(MARKER)
+    assert "**0 of 3 layers change**; a deploy uploads" in text
+    assert "(1 function)" in text
+    assert (tmp_path / "lambda-report.html").read_text().startswith("<!DOCTYPE html>")
+    post = steps["Post the comment, or update the one posted before"]["run"]
+    assert post.startswith("gh pr comment ")
+    assert "--body-file lambda-report.md" in post
