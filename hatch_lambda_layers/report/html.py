@@ -60,7 +60,7 @@ def _limit_row(x: LimitUse) -> str:
     else:
         used = f"{x.used:,}"
         cap = "none (upload = s3)" if x.maximum is None else f"{x.maximum:,}"
-        left = "" if x.headroom is None else f"{x.headroom:,} ({percent(1 - (x.share or 0))})"
+        left = "" if x.headroom is None else f"{x.headroom:,} ({percent(1 - (x.share or 0))} left)"
     return (
         f"<tr><td>{escape(x.label)}</td><td class=n>{used}</td><td class=n>{cap}</td>"
         f"<td class=n>{left}</td><td>{'ok' if x.ok else '<b>over</b>'}</td></tr>"

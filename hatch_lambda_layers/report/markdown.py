@@ -88,7 +88,7 @@ def _limit_row(limit: LimitUse) -> tuple[str, ...]:
     if limit.maximum is None:
         return (limit.label, human_bytes(limit.used), "none (upload = s3)", "")
     headroom = human_bytes(limit.headroom or 0) if limit.ok else "**over**"
-    left = f"{headroom} ({percent(1 - (limit.share or 0))})" if limit.ok else headroom
+    left = f"{headroom} ({percent(1 - (limit.share or 0))} left)" if limit.ok else headroom
     return (limit.label, human_bytes(limit.used), human_bytes(limit.maximum), left)
 
 

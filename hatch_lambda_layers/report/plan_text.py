@@ -66,9 +66,9 @@ def _layers(report: PlanReport, verbose: bool) -> list[str]:
     rows = [_package_cells(p) for layer in report.layers for p in layer.packages]
     header, *table = columns([_HEADER, *rows], right=(2, 3, 4), indent="    ")
     lines = [
-        f"{plural(len(report.layers), 'layer')}; routine dependency bumps re-upload about "
-        f"{human_bytes(report.expected_bytes)} of them per build on average "
-        f"({human_bytes(report.single_layer_bytes)} if everything shared one layer)",
+        f"{plural(len(report.layers), 'layer')}. Routine dependency bumps make a build "
+        f"re-upload about {human_bytes(report.expected_bytes)} of them on average "
+        f"({human_bytes(report.single_layer_bytes)} if everything shared one layer).",
     ]
     start = 0
     for layer in report.layers:
