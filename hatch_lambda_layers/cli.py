@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import __version__, manifest, pipeline
 from .config import load_config
@@ -77,13 +77,7 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="lambda-layers", description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--version", action="version", version=f"hatch-lambda-layers {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors and results")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
+def _add_plan(sub: Any) -> None:
     plan = sub.add_parser("plan", help="resolve and partition; print the layers and limits")
     plan.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
     plan.add_argument(
@@ -102,6 +96,32 @@ def _parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="also show the partitioner's figures (and tracebacks on errors)",
     )
+
+
+def _add_report(sub: Any) -> None:
+    report = sub.add_parser(
+        "report", help="a build against a base build, as markdown (pull requests) or HTML"
+    )
+    report.add_argument(
+        "--base", help="the base build's manifest.json (e.g. the main branch's); omit for none"
+    )
+    report.add_argument(
+        "--manifest",
+        default="dist/lambda/manifest.json",
+        help="this build's manifest (default: dist/lambda/manifest.json)",
+    )
+    report.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    report.add_argument("-o", "--output", help="write to this file instead of stdout")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lambda-layers", description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--version", action="version", version=f"hatch-lambda-layers {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors and results")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    _add_plan(sub)
 
     build = sub.add_parser("build", help="write layer zips, function zips and manifest.json")
     build.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
@@ -125,19 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("old")
     diff.add_argument("new")
 
-    report = sub.add_parser(
-        "report", help="a build against a base build, as markdown (pull requests) or HTML"
-    )
-    report.add_argument(
-        "--base", help="the base build's manifest.json (e.g. the main branch's); omit for none"
-    )
-    report.add_argument(
-        "--manifest",
-        default="dist/lambda/manifest.json",
-        help="this build's manifest (default: dist/lambda/manifest.json)",
-    )
-    report.add_argument("--format", choices=("markdown", "html"), default="markdown")
-    report.add_argument("-o", "--output", help="write to this file instead of stdout")
+    _add_report(sub)
     return parser
 
 

@@ -44,11 +44,13 @@ class WriteTracker:
         self._done = 0
 
     def start(self, name: str, size_unzipped: int) -> None:
+        """Zip `name` is about to be written."""
         if self._callback is not None:
             self._callback(WriteProgress(self._done, self._total, name, size_unzipped))
         self._done += 1
 
     def finish(self) -> None:
+        """Every zip is written: the status line goes away."""
         if self._callback is not None:
             self._callback(WriteProgress(self._total, self._total, "", 0))
 

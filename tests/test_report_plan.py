@@ -210,3 +210,32 @@ def test_plan_columns_hold_long_names_and_versions() -> None:
     assert len(ends) == 1
     assert "layer demo-core: 3 packages" in text
     assert "changes in about 1 build in 3" in text
+
+
+def _add_config(project: Path, text: str) -> None:
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text() + text)
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ('mode = "fat"\n', "No layers (mode = fat)"),
+        (
+            'external-layers = ["arn:aws:lambda:eu-west-1:123456789012:layer:ext:1"]\n',
+            "+ 1 external",
+        ),
+        ('upload = "s3"\n', "no limit  (upload = s3)"),
+    ],
+)
+def test_plan_for_other_settings_validates_and_reads(
+    fixture: Fixture,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    setting: str,
+    expected: str,
+) -> None:
+    project = copy_project(fixture.project, tmp_path / "p")
+    _add_config(project, setting)
+    _validator().validate(_plan_json(project, capsys))
+    assert expected in _plan(project, capsys)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RateBin:
+    """A range of change rates and the colours it is drawn with."""
+
     upper: float  # rates below this fall in the bin
     fill: str
     ink: str  # text colour readable on `fill`

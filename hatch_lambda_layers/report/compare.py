@@ -28,6 +28,7 @@ class LayerDelta:
 
     @property
     def uploads(self) -> bool:
+        """A deploy uploads this layer: its content is new or changed."""
         return self.status in ("added", "changed")
 
 
@@ -46,6 +47,8 @@ class PackageMove:
 
 @dataclass(frozen=True)
 class FunctionDelta:
+    """A function of the build, and whether its zip differs from the base's."""
+
     name: str
     changed: bool  # its zip differs from the base's (or the base has no such function)
     size_zipped: int
@@ -55,6 +58,8 @@ class FunctionDelta:
 
 @dataclass(frozen=True)
 class BuildReport:
+    """The build (`manifest`) against a base build: what `report` renders."""
+
     project_name: str
     project_version: str
     manifest: Manifest
@@ -77,10 +82,12 @@ class BuildReport:
 
     @property
     def zipped_total(self) -> int:
+        """Zipped bytes of all the build's layers."""
         return sum(x.size_zipped for x in self.manifest.layers)
 
     @property
     def unzipped_total(self) -> int:
+        """The largest function plus every layer, unzipped (manifest limits)."""
         return self.manifest.limits.unzipped_total
 
 

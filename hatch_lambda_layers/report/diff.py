@@ -21,6 +21,8 @@ class TargetChange:
 
 @dataclass(frozen=True)
 class LayerChange:
+    """One layer between two manifests, and the packages added, removed or moved in it."""
+
     name: str
     status: str  # "added", "removed", "changed", "unchanged"
     packages_added: tuple[str, ...] = ()

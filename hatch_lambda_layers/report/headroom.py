@@ -25,6 +25,7 @@ class LimitUse:
 
     @property
     def headroom(self) -> int | None:
+        """What is left under the limit (negative when over it)."""
         return None if self.maximum is None else self.maximum - self.used
 
     @property
@@ -34,6 +35,7 @@ class LimitUse:
 
     @property
     def ok(self) -> bool:
+        """Within the limit (or no limit applies)."""
         return self.maximum is None or self.used <= self.maximum
 
 

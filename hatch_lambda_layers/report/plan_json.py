@@ -111,4 +111,5 @@ def plan_to_dict(report: PlanReport) -> dict[str, Any]:
 
 
 def dumps_plan(report: PlanReport) -> str:
+    """The JSON document as text, indented."""
     return json.dumps(plan_to_dict(report), indent=2)

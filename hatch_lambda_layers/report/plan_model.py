@@ -31,6 +31,9 @@ class PlanOrigin:
 
 @dataclass(frozen=True)
 class PackageRow:
+    """A bundled package: sizes, change rate and its source, layer (None in fat mode) and
+    who depends on it."""
+
     name: str
     version: str
     size_zipped: int
@@ -56,6 +59,8 @@ class LayerRow:
 
 @dataclass(frozen=True)
 class LeftOutRow:
+    """A distribution left out of the build, and why."""
+
     name: str
     version: str
     reason: str
@@ -63,6 +68,8 @@ class LeftOutRow:
 
 @dataclass(frozen=True)
 class FunctionRow:
+    """A function zip: how many files, how many bytes unzipped."""
+
     name: str
     files: int
     size_unzipped: int
@@ -70,6 +77,8 @@ class FunctionRow:
 
 @dataclass(frozen=True)
 class PlanReport:
+    """Everything the plan shows, in one value (text and JSON render it)."""
+
     project_name: str
     project_version: str
     target: Target
@@ -98,6 +107,7 @@ def change_probability(rates: Sequence[float]) -> float:
 
 
 def plan_origin(prepared: Prepared, *, replanned: bool = False) -> PlanOrigin:
+    """Committed plan file, the one a build left in the output directory, fresh, or re-planned."""
     root = prepared.project.root
     path = prepared.planfile_path
     shown = None if path is None else _relative(path, root)

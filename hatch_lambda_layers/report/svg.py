@@ -27,6 +27,8 @@ _MIN_CHARS = 3
 
 @dataclass(frozen=True)
 class Tile:
+    """A package's rectangle with its colours, label, second line and tooltip."""
+
     rect: Rect
     fill: str
     ink: str
@@ -37,6 +39,8 @@ class Tile:
 
 @dataclass(frozen=True)
 class Group:
+    """A function or layer's frame in the treemap, with its packages' tiles."""
+
     rect: Rect
     name: str
     sub: str
@@ -154,6 +158,7 @@ def _group_svg(group: Group) -> str:
 
 
 def treemap_svg(report: BuildReport, width: int = 1200, height: int = 560) -> str:
+    """The treemap as one SVG element, scaled to its container."""
     groups = treemap_layout(report, width, height)
     body = "".join(_group_svg(g) for g in groups)
     return (

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Rect:
+    """An axis-aligned rectangle: top-left corner, width and height."""
+
     x: float
     y: float
     w: float

@@ -9,6 +9,8 @@ _GB = 1_000_000_000
 _ALMOST_ALWAYS = 0.95
 _MOSTLY = 0.6
 _ROUND_ABOVE = 20  # "1 build in N": above this, N keeps two significant digits
+_TENTH = 0.1  # percentages below this are shown as "<0.1%"
+_ONE_DECIMAL_BELOW = 10  # percentages below this keep one decimal
 
 
 def human_bytes(n: float) -> str:
@@ -41,9 +43,9 @@ def percent(rate: float) -> str:
     value = rate * 100
     if value == 0:
         return "0%"
-    if value < 0.1:  # noqa: PLR2004 - one decimal shows down to 0.1%
+    if value < _TENTH:
         return "<0.1%"
-    if value < 10:  # noqa: PLR2004 - one decimal below 10%
+    if value < _ONE_DECIMAL_BELOW:
         return f"{value:.1f}%"
     return f"{value:.0f}%"
 

@@ -19,6 +19,7 @@ SOURCE_WORDS = {
 
 
 def source_words(source: str) -> str:
+    """Where a change rate came from, in words (`lock-history` -> ``lock history``)."""
     return SOURCE_WORDS.get(source, source)
 
 
@@ -30,6 +31,7 @@ def and_list(names: Sequence[str]) -> str:
 
 
 def target_words(target: Target) -> str:
+    """``python3.12 on arm64 (Python 3.12, glibc 2.34)``."""
     return (
         f"{target.runtime} on {target.architecture} "
         f"(Python {target.python_version}, glibc {target.glibc})"
