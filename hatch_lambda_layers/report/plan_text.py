@@ -59,9 +59,8 @@ def _layer_head(layer: LayerRow, verbose: bool) -> list[str]:
 def _layers(report: PlanReport, verbose: bool) -> list[str]:
     if report.mode == "fat":
         lines = ["No layers (mode = fat): every function zip carries the dependencies:"]
-        return lines + columns(
-            [_package_cells(p) for p in report.bundled], right=(2, 3), indent="    "
-        )
+        rows = [_HEADER, *(_package_cells(p) for p in report.bundled)]
+        return [*lines, *columns(rows, right=(2, 3, 4), indent="    "), ""]
     # One set of column widths for every layer's packages: the columns line up across layers.
     rows = [_package_cells(p) for layer in report.layers for p in layer.packages]
     header, *table = columns([_HEADER, *rows], right=(2, 3, 4), indent="    ")
