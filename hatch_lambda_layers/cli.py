@@ -1,4 +1,4 @@
-"""`lambda-layers`: plan, build, publish, diff. A thin layer over the pipeline.
+"""`lambda-layers`: plan, build, publish, diff, report. A thin layer over the pipeline.
 
 Exit status: 0 success; 1 the work failed; 2 bad usage or configuration. Errors are one line on
 stderr; `--verbose` adds the traceback.
@@ -11,25 +11,28 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import __version__, manifest, pipeline
 from .config import load_config
 from .errors import LambdaLayersError, UsageError
 from .files import write_text_atomic
-from .layers import entries
-from .layers.entries import entry_size
 from .output import OutputDirectory, output_directory
 from .plan.planfile import PLANFILE_NAME
 from .project import load_project
 
+if TYPE_CHECKING:
+    from .progress import TerminalProgress
+
 
 class CliReporter:
-    """Messages on stderr; the download progress line only when stderr is a terminal."""
+    """Messages on stderr; the download and zip-writing progress line only when stderr is a
+    terminal (erased before each message, drawn again by the next snapshot)."""
 
     def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
         self._given = stream
         self._quiet = quiet
+        self._progress: TerminalProgress | None = None
 
     @property
     def _stream(self) -> TextIO:
@@ -37,6 +40,8 @@ class CliReporter:
         return self._given if self._given is not None else sys.stderr
 
     def _say(self, message: str) -> None:
+        if self._progress is not None:
+            self._progress.clear()
         if not self._quiet:
             print(message, file=self._stream, flush=True)
 
@@ -50,14 +55,24 @@ class CliReporter:
         self._say(message)
 
     def warning(self, message: str) -> None:
+        if self._progress is not None:
+            self._progress.clear()
         print(f"warning: {message}", file=self._stream, flush=True)
 
-    def download_progress(self) -> Callable[..., None] | None:
+    def _terminal_progress(self) -> TerminalProgress | None:
         if self._quiet:
             return None
-        from .progress import TerminalProgress
+        if self._progress is None:
+            from .progress import TerminalProgress
 
-        return TerminalProgress(self._stream)
+            self._progress = TerminalProgress(self._stream)
+        return self._progress
+
+    def download_progress(self) -> Callable[..., None] | None:
+        return self._terminal_progress()
+
+    def write_progress(self) -> Callable[..., None] | None:
+        return self._terminal_progress()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,6 +82,43 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _add_plan(sub: Any) -> None:
+    plan = sub.add_parser("plan", help="resolve and partition; print the layers and limits")
+    plan.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
+    plan.add_argument(
+        "--update", action="store_true", help="re-plan and rewrite lambda-layers.lock"
+    )
+    plan.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people (default), json for tools (schema: docs/plan-json.md)",
+    )
+    plan.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="also show the partitioner's figures (and tracebacks on errors)",
+    )
+
+
+def _add_report(sub: Any) -> None:
+    report = sub.add_parser(
+        "report", help="a build against a base build, as markdown (pull requests) or HTML"
+    )
+    report.add_argument(
+        "--base", help="the base build's manifest.json (e.g. the main branch's); omit for none"
+    )
+    report.add_argument(
+        "--manifest",
+        default="dist/lambda/manifest.json",
+        help="this build's manifest (default: dist/lambda/manifest.json)",
+    )
+    report.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    report.add_argument("-o", "--output", help="write to this file instead of stdout")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lambda-layers", description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--version", action="version", version=f"hatch-lambda-layers {__version__}")
@@ -74,11 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors and results")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    plan = sub.add_parser("plan", help="resolve and partition; print the layers and limits")
-    plan.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
-    plan.add_argument(
-        "--update", action="store_true", help="re-plan and rewrite lambda-layers.lock"
-    )
+    _add_plan(sub)
 
     build = sub.add_parser("build", help="write layer zips, function zips and manifest.json")
     build.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
@@ -96,81 +144,38 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--s3-bucket", help="bucket (same region) for zips over 50 MiB")
     publish.add_argument("--dry-run", action="store_true", help="show what would change")
 
-    diff = sub.add_parser("diff", help="which layers and packages changed between two manifests")
+    diff = sub.add_parser(
+        "diff", help="what changed between two manifests: the target, layers and packages"
+    )
     diff.add_argument("old")
     diff.add_argument("new")
+
+    _add_report(sub)
     return parser
 
 
-def _mb(n: float) -> str:
-    return f"{n / 1_000_000:,.2f} MB"
-
-
-def _source(source: str) -> str:
-    return source if source.startswith("resolved") else f"from {source or 'the lock file'}"
-
-
-def format_plan(prepared: pipeline.Prepared) -> str:
-    by_name: dict[str, entries.PackageFiles] = {p.name: p for p in prepared.packages}
-    plan = prepared.plan
-    lines = [
-        f"{prepared.project.name} {prepared.project.version} for {prepared.target.describe()}",
-        f"dependencies ({_source(prepared.graph.source)}): "
-        f"{len(prepared.packages)} bundled, {len(prepared.closure.left_out)} left out",
-    ]
-    lines += [f"  - {x.name} {x.version}: {x.reason}" for x in prepared.closure.left_out]
-    for layer in plan.layers:
-        pkgs = [by_name[n] for n in layer.packages]
-        zipped = sum(p.size_zipped for p in pkgs)
-        unzipped = sum(p.size_unzipped for p in pkgs)
-        lines.append(
-            f"layer {prepared.layer_names[layer.name]}: {len(pkgs)} packages, "
-            f"{_mb(zipped)} zipped, {_mb(unzipped)} unzipped, "
-            f"republished ~{_mb(layer.expected_bytes)} per build"
-        )
-        for p in sorted(pkgs, key=lambda p: (-p.size_zipped, p.name)):
-            rate = prepared.rates[p.name]
-            lines.append(
-                f"    {p.name:<28} {p.version:<14} {_mb(p.size_zipped):>11} zipped  "
-                f"change {rate.rate:6.1%} ({rate.source})"
-            )
-    fn_sizes = {n: sum(map(entry_size, f)) for n, f in prepared.function_files.items()}
-    for name, size in sorted(fn_sizes.items()):
-        lines.append(f"function {name}: {len(prepared.function_files[name])} files, {size:,} bytes")
-    limits = prepared.limits
-    lines.append(
-        f"expected bytes republished per build: {_mb(plan.expected_bytes)} "
-        f"(one combined layer: {_mb(plan.single_layer_bytes)})"
-        + ("" if plan.exact else f"; heuristic plan, lower bound {_mb(plan.lower_bound or 0)}")
-    )
-    lines.append(
-        f"limits: {limits.layers_used}/{limits.layers_max} layers "
-        f"({len(prepared.config.external_layers)} external), "
-        f"{limits.unzipped_total:,}/{limits.unzipped_max:,} bytes unzipped"
-        + (
-            f", each layer <= {limits.zipped_layer_max:,} bytes zipped (direct upload)"
-            if limits.zipped_layer_max
-            else ""
-        )
-    )
-    if prepared.planfile_path is not None:
-        lines.append(f"layer assignment honours {prepared.planfile_path}")
-    return "\n".join(lines)
-
-
 def _cmd_plan(args: argparse.Namespace, reporter: CliReporter) -> int:
+    from .report.plan_json import dumps_plan
+    from .report.plan_model import plan_report
+    from .report.plan_text import format_plan
+
     project = load_project(args.project)
     config = load_config(project.root)
     output = OutputDirectory(output_directory(project.root / "dist"))
     prepared = pipeline.prepare(project, config, reporter, output=output, replan=bool(args.update))
-    print(format_plan(prepared))
+    report = plan_report(prepared, replanned=bool(args.update))
+    if args.format == "json":
+        print(dumps_plan(report))
+    else:
+        print(format_plan(report, verbose=bool(args.verbose)))
     if args.update:
         from .plan.planfile import dumps_planfile
 
         path = project.root / PLANFILE_NAME
         record = pipeline.planfile_for(prepared, previous=output.previous)
         write_text_atomic(path, dumps_planfile(record))
-        print(f"wrote {path}")
+        # JSON on stdout stays one document: the note goes to stderr then.
+        print(f"wrote {path}", file=sys.stderr if args.format == "json" else sys.stdout)
     return 0
 
 
@@ -211,9 +216,33 @@ def _cmd_publish(args: argparse.Namespace, reporter: CliReporter) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace, reporter: CliReporter) -> int:
+    from .report.diff import diff, format_diff, target_changes
+
     old = manifest.read_manifest(args.old)
     new = manifest.read_manifest(args.new)
-    print(manifest.format_diff(manifest.diff(old, new)))
+    print(format_diff(diff(old, new), target_changes(old, new)))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace, reporter: CliReporter) -> int:
+    from .report.compare import build_report
+
+    new = manifest.read_manifest(args.manifest)
+    base = manifest.read_manifest(args.base) if args.base else None
+    model = build_report(new, base)
+    if args.format == "html":
+        from .report.html import format_html
+
+        text = format_html(model)
+    else:
+        from .report.markdown import format_markdown
+
+        text = format_markdown(model)
+    if args.output:
+        write_text_atomic(args.output, text)
+        reporter.success(f"Wrote {args.output}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -222,6 +251,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, CliReporter], int]] = {
     "build": _cmd_build,
     "publish": _cmd_publish,
     "diff": _cmd_diff,
+    "report": _cmd_report,
 }
 
 

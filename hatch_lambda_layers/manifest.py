@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -418,54 +418,3 @@ def write_manifest(path: str | os.PathLike[str], manifest: Manifest) -> None:
     from .files import write_text_atomic
 
     write_text_atomic(path, dumps(manifest))
-
-
-@dataclass(frozen=True)
-class LayerChange:
-    name: str
-    status: str  # "added", "removed", "changed", "unchanged"
-    packages_added: tuple[str, ...] = ()
-    packages_removed: tuple[str, ...] = ()
-    packages_changed: tuple[tuple[str, str, str], ...] = ()  # (name, old, new)
-
-
-def diff(old: Manifest, new: Manifest) -> tuple[LayerChange, ...]:
-    """Which layers changed between two manifests, and which of their packages did."""
-    names = sorted({x.name for x in old.layers} | {x.name for x in new.layers})
-    changes: list[LayerChange] = []
-    for name in names:
-        a, b = old.layer(name), new.layer(name)
-        if a is None or b is None:
-            layer = b if a is None else a
-            assert layer is not None
-            pkgs = tuple(sorted(p.name for p in layer.packages))
-            changes.append(
-                LayerChange(name, "added", packages_added=pkgs)
-                if a is None
-                else LayerChange(name, "removed", packages_removed=pkgs)
-            )
-            continue
-        av = {p.name: p.version for p in a.packages}
-        bv = {p.name: p.version for p in b.packages}
-        added = tuple(sorted(set(bv) - set(av)))
-        removed = tuple(sorted(set(av) - set(bv)))
-        changed = tuple(sorted((n, av[n], bv[n]) for n in set(av) & set(bv) if av[n] != bv[n]))
-        status = "unchanged" if a.content_hash == b.content_hash else "changed"
-        changes.append(LayerChange(name, status, added, removed, changed))
-    return tuple(changes)
-
-
-def format_diff(changes: Sequence[LayerChange]) -> str:
-    lines: list[str] = []
-    for c in changes:
-        if c.status == "unchanged":
-            lines.append(f"  {c.name}: unchanged")
-            continue
-        lines.append(
-            f"{'+' if c.status == 'added' else '-' if c.status == 'removed' else '~'} "
-            f"{c.name}: {c.status}"
-        )
-        lines += [f"    + {n}" for n in c.packages_added]
-        lines += [f"    - {n}" for n in c.packages_removed]
-        lines += [f"    ~ {n} {o} -> {v}" for n, o, v in c.packages_changed]
-    return "\n".join(lines)

@@ -30,7 +30,10 @@ from .plan.limits import (
 from .plan.partition import Layer, Plan
 from .plan.planfile import PLANFILE_NAME, PlanFile, from_plan
 from .plan.rates import Evidence, RateEstimate, next_history
+from .progress import WriteTracker
 from .project import ProjectInfo, function_files, functions, slug
+from .report.summary import artifacts_summary
+from .report.units import human_bytes, plural
 from .reporting import Reporter, SilentReporter
 from .resolve.graph import Closure, DependencyGraph, split_provided
 from .resolve.load import SharedIndex, fetch_bundled, load_graph
@@ -210,16 +213,20 @@ def _write(
     project has none committed)."""
     project, config = prepared.project, prepared.config
     fresh = prepared.planfile_path != project.root / PLANFILE_NAME and config.mode != "fat"
+    progress = WriteTracker(
+        reporter.write_progress(), len(prepared.plan.layers) + len(functions(project, config))
+    )
     with output.staging() as staging:
         layers: list[manifest.LayerEntry] = []
         for layer in prepared.plan.layers:
             name = prepared.layer_names[layer.name]
             record = prepared.planfile.layer_record(layer.name) if prepared.planfile else None
+            progress.start(f"layer {name}", _unzipped(prepared, layer))
             entry, reused = staging.layer(
                 name, prepared.layer_entries(layer), _package_entries(prepared, layer), record
             )
             state = f"unchanged (v{entry.version})" if reused else f"written (v{entry.version})"
-            reporter.info(f"Layer {name}: {state}, {len(layer.packages)} packages")
+            reporter.info(f"Layer {name}: {state}, {plural(len(layer.packages), 'package')}")
             layers.append(entry)
         check_written(layers, prepared.limits)
         fns = []
@@ -228,7 +235,9 @@ def _write(
             if config.mode == "fat":
                 entries += [e for p in prepared.packages for e in p.entries]
             reporter.waiting(f"Writing function {fn.name}")
+            progress.start(f"function {fn.name}", sum(map(entry_size, entries)))
             fns.append(staging.function(fn.name, fn.handler, entries))
+        progress.finish()
         built = _manifest(prepared, layers, fns, output.previous)
         fresh_planfile = staging.commit(built, planfile_for(prepared, built) if fresh else None)
     return built, fresh_planfile
@@ -254,12 +263,17 @@ def _report(
     for layer in built.layers:
         state = "changed" if layer.changed else "unchanged"
         reporter.info(
-            f"  {layer.file}  v{layer.version} {state}  {layer.size_zipped / 1e6:,.1f} MB "
-            f"zipped, {len(layer.packages)} packages"
+            f"  {layer.file}  v{layer.version} {state}  {human_bytes(layer.size_zipped)} "
+            f"zipped, {plural(len(layer.packages), 'package')}"
         )
     for fn in built.functions:
-        reporter.info(f"  {fn.file}  function {fn.name}  {fn.size_zipped:,} bytes zipped")
-    reporter.success(f"Wrote {output.manifest_path}")
+        reporter.info(f"  {fn.file}  function {fn.name}  {human_bytes(fn.size_zipped)} zipped")
+    reporter.success(artifacts_summary(built, output.path))
+
+
+def _unzipped(prepared: Prepared, layer: Layer) -> int:
+    sizes: dict[str, int] = {p.name: p.size_unzipped for p in prepared.packages}
+    return sum(sizes[n] for n in layer.packages)
 
 
 def _package_entries(prepared: Prepared, layer: Layer) -> tuple[manifest.PackageEntry, ...]:

@@ -15,6 +15,7 @@ class Reporter(Protocol):
     def success(self, message: str) -> None: ...
     def warning(self, message: str) -> None: ...
     def download_progress(self) -> Callable[..., None] | None: ...
+    def write_progress(self) -> Callable[..., None] | None: ...
 
 
 class SilentReporter:
@@ -31,4 +32,7 @@ class SilentReporter:
         pass
 
     def download_progress(self) -> Callable[..., None] | None:
+        return None
+
+    def write_progress(self) -> Callable[..., None] | None:
         return None

@@ -367,7 +367,7 @@ def test_module_entry_point_and_exit_status(fixture: Fixture, tmp_path: Path) ->
     )
     assert proc.returncode == 0, proc.stderr
     assert "layer hello-fn-" in proc.stdout
-    assert "limits: " in proc.stdout
+    assert "Limits:" in proc.stdout
     assert not (project / "dist").exists(), "plan writes nothing"
     bad = subprocess.run(
         [sys.executable, "-m", "hatch_lambda_layers", "build", str(tmp_path / "missing")],

@@ -18,11 +18,10 @@ from hatch_lambda_layers.manifest import (
     PackageEntry,
     ProvidedEntry,
     Target,
-    diff,
-    format_diff,
     read_manifest,
     write_manifest,
 )
+from hatch_lambda_layers.report.diff import diff, format_diff
 
 
 def _layer(name: str, content: str, *packages: tuple[str, str], version: int = 1) -> LayerEntry:

@@ -1,4 +1,6 @@
-"""A pipeline reporter on hatchling's app display (what hatch and uv users see during builds)."""
+"""A pipeline reporter on hatchling's app display (what hatch and uv users see during builds):
+messages as hatch shows them, progress as debug lines (hatch's display has no progress bar), and
+the build's last line, the artifacts summary, as a success message."""
 
 from __future__ import annotations
 
@@ -30,6 +32,15 @@ class HatchReporter:
             if progress.done_files and progress.current:
                 self._app.display_debug(
                     f"fetched {progress.current} ({progress.done_files}/{progress.total_files})"
+                )
+
+        return report
+
+    def write_progress(self) -> Callable[..., None] | None:
+        def report(progress: Any) -> None:
+            if progress.current:
+                self._app.display_debug(
+                    f"writing {progress.current} ({progress.done_files + 1}/{progress.total_files})"
                 )
 
         return report

@@ -10,7 +10,7 @@ from ..layers.entries import PackageFiles
 from ..targets import DIRECT_UPLOAD_MAX
 from .partition import Constraints, Item, Plan, partition
 from .partition import replan as replan_partition
-from .planfile import PlanFile
+from .planfile import RATE_DIGITS, PlanFile
 from .rates import Evidence, RateEstimate, choose_rates, rates_from_evidence
 
 EvidenceSource = Callable[[Sequence[str]], Evidence]
@@ -26,7 +26,8 @@ def decide_rates(
 ) -> dict[str, RateEstimate]:
     """Each bundled package's change rate. Rates recorded in the plan file are kept (unless
     `replan`) and overrides win, so `gather` is asked only about the others: a committed plan
-    builds without the network."""
+    builds without the network. Every rate is rounded as the plan file records it, so a plan
+    made afresh and the same plan read back from lambda-layers.lock show the same figures."""
     recorded = committed.rates() if committed is not None and not replan else {}
     overridden = set(config.volatile) | set(config.stable)
     query = [n for n in names if n not in recorded and n not in overridden]
@@ -35,7 +36,7 @@ def decide_rates(
         estimated = rates_from_evidence(
             query, gather(query), volatile=config.volatile, stable=config.stable
         )
-    return choose_rates(
+    chosen = choose_rates(
         names,
         estimated=estimated,
         recorded=recorded,
@@ -43,6 +44,7 @@ def decide_rates(
         stable=config.stable,
         replan=replan,
     )
+    return {n: RateEstimate(round(r.rate, RATE_DIGITS), r.source) for n, r in chosen.items()}
 
 
 def decide_plan(

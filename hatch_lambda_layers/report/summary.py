@@ -1,0 +1,31 @@
+"""The one line a build ends with: where the artifacts are and how big they are. Pure."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..manifest import MANIFEST_NAME, Manifest
+from .units import human_bytes, plural
+
+
+def shown_path(path: Path, cwd: Path) -> str:
+    """`path` relative to `cwd` when inside it, else absolute."""
+    try:
+        return path.relative_to(cwd).as_posix() or "."
+    except ValueError:
+        return str(path)
+
+
+def artifacts_summary(manifest: Manifest, directory: Path, cwd: Path | None = None) -> str:
+    """``Lambda artifacts in dist/lambda: 5 layers 9.7 MB, 1 function 1.0 KB (manifest.json)``:
+    zipped sizes, as they are uploaded."""
+    where = shown_path(directory.absolute(), (cwd or Path(os.getcwd())).absolute())
+    parts = []
+    if manifest.layers:
+        zipped = sum(x.size_zipped for x in manifest.layers)
+        parts.append(f"{plural(len(manifest.layers), 'layer')} {human_bytes(zipped)}")
+    if manifest.functions:
+        zipped = sum(f.size_zipped for f in manifest.functions)
+        parts.append(f"{plural(len(manifest.functions), 'function')} {human_bytes(zipped)}")
+    return f"Lambda artifacts in {where}: {', '.join(parts) or 'none'} ({MANIFEST_NAME})"
