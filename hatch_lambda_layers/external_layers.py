@@ -113,7 +113,7 @@ def _from_api(arn: str, client_for: Callable[[str], Any]) -> tuple[int | None, s
     try:
         response = client.get_layer_version(LayerName=layer, VersionNumber=version)
         location = response["Content"]["Location"]
-    except Exception as exc:  # noqa: BLE001 - any AWS failure leaves the size unknown
+    except Exception as exc:  # any AWS failure leaves the size unknown
         return None, f"the Lambda API did not give it ({type(exc).__name__}: {exc})"
     if not str(location).startswith(("https://", "http://")):
         return None, "the Lambda API gave no download location for its content"

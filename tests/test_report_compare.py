@@ -175,8 +175,9 @@ def test_report_command_writes_markdown_and_html(
     ]
     assert cli.main(missing) == 1
     err = capsys.readouterr().err
-    assert "gone.json" in err
-    assert err.count("\n") == 1
+    error = err.splitlines()[-1]
+    assert "gone.json" in error
+    assert error.startswith("lambda-layers: error: ")
     with pytest.raises(SystemExit) as usage:
         cli.main(["report", "--format", "pdf"])
     assert usage.value.code == 2

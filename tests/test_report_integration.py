@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,7 +91,7 @@ def data_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if proc.returncode != 0 and _unreachable(proc):
         pytest.skip("package index unreachable for the wheels")
     assert proc.returncode == 0, proc.stderr
-    assert "Lambda artifacts in dist/lambda: 5 layers" in proc.stderr
+    assert re.search(r"Lambda artifacts in dist/lambda: \d+ layers? ", proc.stderr), proc.stderr
     return project
 
 

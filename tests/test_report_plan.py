@@ -140,6 +140,9 @@ def test_plan_text_speaks_plainly(
     fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project = copy_project(fixture.project, tmp_path / "p")
+    # No per-layer overhead: the fixture's small packages get layers of their own.
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "layer-overhead = 0\n")
     text = _plan(project, capsys)
     assert (
         "textfmt 2.1.0: bundled because greet needs it (cloudsdk, provided, needs it too); "
