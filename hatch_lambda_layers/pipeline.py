@@ -13,6 +13,7 @@ from pathlib import Path
 from . import __version__, manifest
 from .config import Config
 from .errors import ConfigError, LimitError
+from .external_layers import ExternalSize, cache_root, external_sizes
 from .layers.entries import Entry, FileEntry, PackageFiles, entries_content_hash, entry_size
 from .layers.packages import read_packages
 from .output import OutputDirectory, layer_version
@@ -58,6 +59,7 @@ class Prepared:
     planfile: PlanFile | None
     function_files: Mapping[str, tuple[FileEntry, ...]]
     limits: manifest.Limits
+    external_sizes: tuple[ExternalSize, ...] = ()
 
     @property
     def identical_functions(self) -> tuple[tuple[str, ...], ...]:
@@ -140,8 +142,24 @@ def prepare(
 
         rates = decide_rates([p.name for p in packages], config, committed, gather, replan=replan)
     files = function_files(project, config)
+    external = external_sizes(
+        config.external_layers, config.external_layer_sizes, cache_dir=cache_root()
+    )
+    for size in external:
+        if size.unzipped is None:
+            reporter.warning(
+                f"external layer {size.arn}: unknown size ({size.note}); it is left out of the "
+                f"unzipped total: set it in tool.lambda-layers.external-layer-sizes"
+            )
     plan, limits = _plan_within_limits(
-        packages, rates, config, committed, graph=graph, files=files, replan=replan
+        packages,
+        rates,
+        config,
+        committed,
+        graph=graph,
+        files=files,
+        external=sum(s.unzipped or 0 for s in external),
+        replan=replan,
     )
     return Prepared(
         project=project,
@@ -157,6 +175,7 @@ def prepare(
         planfile=committed,
         function_files=files,
         limits=limits,
+        external_sizes=external,
     )
 
 
@@ -168,6 +187,7 @@ def _plan_within_limits(
     *,
     graph: DependencyGraph,
     files: Mapping[str, tuple[FileEntry, ...]],
+    external: int,
     replan: bool,
 ) -> tuple[Plan, manifest.Limits]:
     """The layer plan and the limits it stands at; one `LimitError` naming every limit broken."""
@@ -182,7 +202,7 @@ def _plan_within_limits(
     sizes = Sizes(
         packages=packages,
         function_unzipped=max((sum(map(entry_size, f)) for f in files.values()), default=0),
-        external_unzipped=sum(config.external_layer_sizes.values()),
+        external_unzipped=external,
         layers_built=len(plan.layers) if plan is not None else 0,
         external_layers=len(config.external_layers),
         botocore_services=config.botocore_services is not None,
@@ -298,8 +318,10 @@ def _manifest(
     previous: manifest.Manifest | None,
 ) -> manifest.Manifest:
     target = prepared.target
-    total = sum(x.size_unzipped for x in layers) + max(
-        (f.size_unzipped for f in functions), default=0
+    total = (
+        sum(x.size_unzipped for x in layers)
+        + max((f.size_unzipped for f in functions), default=0)
+        + sum(s.unzipped or 0 for s in prepared.external_sizes)
     )
     limits = replace(
         prepared.limits, unzipped_total=total, ok=total <= prepared.limits.unzipped_max

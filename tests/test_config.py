@@ -696,3 +696,32 @@ def test_load_config_reports_problems_from_the_file(tmp_path: Path) -> None:
     assert info.value.problems == (
         "tool.lambda-layers.max-layers must be an integer from 1 to 5, got true (a boolean)",
     )
+
+
+# --------------------------------------------------------------------------- layer overhead
+
+
+def test_layer_overhead_and_external_layer_sizes() -> None:
+    arn = "arn:aws:lambda:us-east-1:123456789012:layer:deps:4"
+    config = parse_config(
+        {
+            "runtime": "python3.12",
+            "layer-overhead": 0,
+            "external-layers": [arn],
+            "external-layer-sizes": {arn: 12_000_000},
+        }
+    )
+    assert config.layer_overhead == 0
+    assert dict(config.external_layer_sizes) == {arn: 12_000_000}
+    assert parse_config({"runtime": "python3.12"}).layer_overhead == 500_000
+    problems = problems_of(
+        {
+            "runtime": "python3.12",
+            "layer-overhead": -1,
+            "external-layer-sizes": {arn: "12 MB"},
+        }
+    )
+    assert any(
+        p.startswith("tool.lambda-layers.layer-overhead must be an integer") for p in problems
+    )
+    assert any("external-layer-sizes" in p and "is not one of" in p for p in problems)

@@ -105,7 +105,10 @@ def plan_to_dict(report: PlanReport) -> dict[str, Any]:
             {"name": f.name, "files": f.files, "size_unzipped": f.size_unzipped}
             for f in report.functions
         ],
-        "external_layers": list(report.external_layers),
+        "external_layers": [
+            {"arn": x.arn, "size_unzipped": x.unzipped, "source": x.source, "note": x.note}
+            for x in report.external_layers
+        ],
         "limits": {limit.key: _limit(limit, report) for limit in report.limits},
     }
 

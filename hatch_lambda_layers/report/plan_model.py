@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from ..external_layers import ExternalSize
 from ..layers.entries import entry_size
 from ..manifest import Target
 from ..plan.planfile import PLANFILE_NAME
@@ -94,7 +95,7 @@ class PlanReport:
     exact: bool
     lower_bound: float | None
     limits: tuple[LimitUse, ...]
-    external_layers: tuple[str, ...]
+    external_layers: tuple[ExternalSize, ...]
     origin: PlanOrigin
 
 
@@ -206,6 +207,6 @@ def plan_report(prepared: Prepared, *, replanned: bool = False) -> PlanReport:
             external_layers=len(prepared.config.external_layers),
             largest_layer=None if largest is None else (largest.name, largest.size_zipped),
         ),
-        external_layers=tuple(prepared.config.external_layers),
+        external_layers=prepared.external_sizes,
         origin=plan_origin(prepared, replanned=replanned),
     )

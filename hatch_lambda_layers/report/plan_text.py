@@ -5,6 +5,7 @@ The partitioner's own figures (expected bytes, exact or heuristic, lower bound) 
 
 from __future__ import annotations
 
+from ..external_layers import ExternalSize
 from .headroom import LimitUse
 from .plan_model import LayerRow, PackageRow, PlanReport
 from .table import columns
@@ -90,6 +91,15 @@ def _limit_cells(limit: LimitUse) -> tuple[str, ...]:
     return (limit.label, used, "of", maximum, left + share, limit.detail)
 
 
+def _external_words(size: ExternalSize) -> str:
+    if size.unzipped is None:
+        return f"external layer {size.arn}: size unknown ({size.note}), not counted"
+    where = {"configuration": "as configured", "cache": "read before, cached"}.get(
+        size.source, "read through the Lambda API"
+    )
+    return f"external layer {size.arn}: {human_bytes(size.unzipped)} unzipped ({where})"
+
+
 def _limits(report: PlanReport) -> list[str]:
     return [
         "Limits:",
@@ -123,6 +133,7 @@ def format_plan(report: PlanReport, *, verbose: bool = False) -> str:
         f"function {fn.name}: {plural(fn.files, 'file')}, {human_bytes(fn.size_unzipped)} unzipped"
         for fn in report.functions
     ]
+    lines += [_external_words(x) for x in report.external_layers]
     if verbose and report.mode != "fat":
         lines += _solver(report)
     lines += _limits(report)
