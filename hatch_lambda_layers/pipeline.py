@@ -6,73 +6,40 @@ so that all three produce the same artifacts from the same project.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, manifest
+from . import manifest
+from .assemble import manifest_of, planfile_for
 from .config import Config
-from .errors import ConfigError, LimitError
-from .external_layers import ExternalSize, cache_root, external_sizes
-from .layers.entries import Entry, FileEntry, PackageFiles, entries_content_hash, entry_size
+from .errors import ConfigError
+from .external_layers import cache_root, external_sizes
+from .layers.entries import Entry, entry_size
 from .layers.packages import read_packages
-from .output import OutputDirectory, layer_version
-from .plan.decide import decide_plan, decide_rates, layer_names
+from .output import OutputDirectory
+from .plan.decide import decide_rates, layer_names, plan_within_limits
 from .plan.evidence import gather_evidence
-from .plan.limits import (
-    Breach,
-    Sizes,
-    assess,
-    check_written,
-    limits_of,
-    raise_breaches,
-    upload_breach,
-)
-from .plan.partition import Layer, Plan
-from .plan.planfile import PLANFILE_NAME, PlanFile, from_plan
-from .plan.rates import Evidence, RateEstimate, next_history
+from .plan.limits import check_written
+from .plan.planfile import PLANFILE_NAME, PlanFile, read_planfile
+from .plan.rates import Evidence
+from .prepared import Prepared
 from .progress import WriteTracker
 from .project import ProjectInfo, function_files, functions, slug
-from .report.summary import artifacts_summary
-from .report.units import human_bytes, plural
+from .report.summary import (
+    artifact_lines,
+    artifacts_summary,
+    fresh_planfile_warning,
+    identical_functions_warning,
+)
+from .report.units import plural
 from .reporting import Reporter, SilentReporter
-from .resolve.graph import Closure, DependencyGraph, split_provided
+from .resolve.graph import split_provided
 from .resolve.load import SharedIndex, fetch_bundled, load_graph
 from .resolve.locks import find_lock
-from .targets import Target, get_target
+from .targets import get_target
 
-
-@dataclass(frozen=True)
-class Prepared:
-    """Everything decided before any artifact is written (what `plan` prints)."""
-
-    project: ProjectInfo
-    config: Config
-    target: Target
-    graph: DependencyGraph
-    closure: Closure
-    packages: tuple[PackageFiles, ...]
-    rates: Mapping[str, RateEstimate]
-    plan: Plan
-    layer_names: Mapping[str, str]  # partition layer name -> published layer name
-    planfile_path: Path | None  # the lambda-layers.lock that was honoured (None: planned afresh)
-    planfile: PlanFile | None
-    function_files: Mapping[str, tuple[FileEntry, ...]]
-    limits: manifest.Limits
-    external_sizes: tuple[ExternalSize, ...] = ()
-
-    @property
-    def identical_functions(self) -> tuple[tuple[str, ...], ...]:
-        """Groups of functions whose zips hold exactly the same files (each group sorted)."""
-        groups: dict[tuple[str, ...], list[str]] = {}
-        for name, files in self.function_files.items():
-            key = tuple(sorted(f"{f.path}\0{f.source_path}" for f in files))
-            groups.setdefault(key, []).append(name)
-        return tuple(sorted(tuple(sorted(g)) for g in groups.values() if len(g) > 1))
-
-    def layer_entries(self, layer: Layer) -> list[Entry]:
-        by_name: dict[str, PackageFiles] = {p.name: p for p in self.packages}
-        return [e for name in layer.packages for e in by_name[name].entries]
+__all__ = ["BuildResult", "Prepared", "build", "find_planfile", "planfile_for", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -88,8 +55,6 @@ def find_planfile(
 ) -> tuple[Path, PlanFile] | None:
     """The committed lambda-layers.lock beside pyproject.toml; failing that, the one a previous
     build left in the output directory (so rebuilds in place stay stable before it is committed)."""
-    from .plan.planfile import read_planfile
-
     committed = read_planfile(project.root / PLANFILE_NAME)
     if committed is not None:
         return project.root / PLANFILE_NAME, committed
@@ -151,7 +116,7 @@ def prepare(
                 f"external layer {size.arn}: unknown size ({size.note}); it is left out of the "
                 f"unzipped total: set it in tool.lambda-layers.external-layer-sizes"
             )
-    plan, limits = _plan_within_limits(
+    plan, limits = plan_within_limits(
         packages,
         rates,
         config,
@@ -179,39 +144,6 @@ def prepare(
     )
 
 
-def _plan_within_limits(
-    packages: tuple[PackageFiles, ...],
-    rates: Mapping[str, RateEstimate],
-    config: Config,
-    committed: PlanFile | None,
-    *,
-    graph: DependencyGraph,
-    files: Mapping[str, tuple[FileEntry, ...]],
-    external: int,
-    replan: bool,
-) -> tuple[Plan, manifest.Limits]:
-    """The layer plan and the limits it stands at; one `LimitError` naming every limit broken."""
-    refused: list[Breach] = []
-    plan: Plan | None = None
-    try:
-        plan = decide_plan(
-            packages, rates, config, committed, direct=frozenset(graph.roots), replan=replan
-        )
-    except LimitError as exc:
-        refused.append(upload_breach(str(exc)))
-    sizes = Sizes(
-        packages=packages,
-        function_unzipped=max((sum(map(entry_size, f)) for f in files.values()), default=0),
-        external_unzipped=external,
-        layers_built=len(plan.layers) if plan is not None else 0,
-        external_layers=len(config.external_layers),
-        botocore_services=config.botocore_services is not None,
-    )
-    raise_breaches([*assess(sizes), *refused])
-    assert plan is not None  # a refusal raised above
-    return plan, limits_of(sizes, direct_upload=config.upload == "direct")
-
-
 def build(
     project: ProjectInfo, config: Config, output_dir: Path, reporter: Reporter | None = None
 ) -> BuildResult:
@@ -220,9 +152,14 @@ def build(
     reporter = reporter or SilentReporter()
     with OutputDirectory(output_dir, notify=reporter.info) as output:
         prepared = prepare(project, config, reporter, output=output)
-        _warn_identical(reporter, prepared)
+        for group in prepared.identical_functions:
+            reporter.warning(identical_functions_warning(group))
         built, fresh_planfile = _write(prepared, output, reporter)
-    _report(reporter, built, output, fresh_planfile)
+    if fresh_planfile is not None:
+        reporter.warning(fresh_planfile_warning(fresh_planfile))
+    for line in artifact_lines(built):
+        reporter.info(line)
+    reporter.success(artifacts_summary(built, output.path))
     return BuildResult(built, output.path, output.manifest_path, fresh_planfile)
 
 
@@ -241,9 +178,9 @@ def _write(
         for layer in prepared.plan.layers:
             name = prepared.layer_names[layer.name]
             record = prepared.planfile.layer_record(layer.name) if prepared.planfile else None
-            progress.start(f"layer {name}", _unzipped(prepared, layer))
+            progress.start(f"layer {name}", prepared.layer_unzipped(layer))
             entry, reused = staging.layer(
-                name, prepared.layer_entries(layer), _package_entries(prepared, layer), record
+                name, prepared.layer_entries(layer), prepared.package_entries(layer), record
             )
             state = f"unchanged (v{entry.version})" if reused else f"written (v{entry.version})"
             reporter.info(f"Layer {name}: {state}, {plural(len(layer.packages), 'package')}")
@@ -258,121 +195,6 @@ def _write(
             progress.start(f"function {fn.name}", sum(map(entry_size, entries)))
             fns.append(staging.function(fn.name, fn.handler, entries))
         progress.finish()
-        built = _manifest(prepared, layers, fns, output.previous)
+        built = manifest_of(prepared, layers, fns, output.previous)
         fresh_planfile = staging.commit(built, planfile_for(prepared, built) if fresh else None)
     return built, fresh_planfile
-
-
-def _warn_identical(reporter: Reporter, prepared: Prepared) -> None:
-    for group in prepared.identical_functions:
-        reporter.warning(
-            f"functions {', '.join(group)} get identical zips: each holds all of the project's "
-            f"code; give each its own include patterns in [tool.lambda-layers.functions.<name>] "
-            f"if they should differ"
-        )
-
-
-def _report(
-    reporter: Reporter, built: manifest.Manifest, output: OutputDirectory, fresh: Path | None
-) -> None:
-    if fresh is not None:
-        reporter.warning(
-            f"no {PLANFILE_NAME} beside pyproject.toml: wrote a fresh plan to {fresh}; copy it "
-            f"next to pyproject.toml and commit it so every build keeps these layers"
-        )
-    for layer in built.layers:
-        state = "changed" if layer.changed else "unchanged"
-        reporter.info(
-            f"  {layer.file}  v{layer.version} {state}  {human_bytes(layer.size_zipped)} "
-            f"zipped, {plural(len(layer.packages), 'package')}"
-        )
-    for fn in built.functions:
-        reporter.info(f"  {fn.file}  function {fn.name}  {human_bytes(fn.size_zipped)} zipped")
-    reporter.success(artifacts_summary(built, output.path))
-
-
-def _unzipped(prepared: Prepared, layer: Layer) -> int:
-    sizes: dict[str, int] = {p.name: p.size_unzipped for p in prepared.packages}
-    return sum(sizes[n] for n in layer.packages)
-
-
-def _package_entries(prepared: Prepared, layer: Layer) -> tuple[manifest.PackageEntry, ...]:
-    by_name: dict[str, PackageFiles] = {p.name: p for p in prepared.packages}
-    return tuple(
-        manifest.PackageEntry(
-            name=by_name[n].name,
-            version=by_name[n].version,
-            size_unzipped=by_name[n].size_unzipped,
-            size_zipped=by_name[n].size_zipped,
-            change_rate=round(prepared.rates[n].rate, 6),
-            change_source=prepared.rates[n].source,
-        )
-        for n in layer.packages
-    )
-
-
-def _manifest(
-    prepared: Prepared,
-    layers: Sequence[manifest.LayerEntry],
-    functions: Sequence[manifest.FunctionEntry],
-    previous: manifest.Manifest | None,
-) -> manifest.Manifest:
-    target = prepared.target
-    total = (
-        sum(x.size_unzipped for x in layers)
-        + max((f.size_unzipped for f in functions), default=0)
-        + sum(s.unzipped or 0 for s in prepared.external_sizes)
-    )
-    limits = replace(
-        prepared.limits, unzipped_total=total, ok=total <= prepared.limits.unzipped_max
-    )
-    versions: dict[str, str] = {p.name: p.version for p in prepared.packages}
-    return manifest.Manifest(
-        generator=f"hatch-lambda-layers {__version__}",
-        project_name=prepared.project.name,
-        project_version=prepared.project.version,
-        target=manifest.Target(
-            runtime=target.runtime,
-            architecture=target.architecture,
-            python_version=".".join(map(str, target.python_version)),
-            glibc=".".join(map(str, target.glibc)),
-        ),
-        layers=tuple(layers),
-        functions=tuple(functions),
-        provided=tuple(
-            manifest.ProvidedEntry(name=x.name, version=x.version, reason=x.reason)
-            for x in prepared.closure.left_out
-        ),
-        external_layers=tuple(prepared.config.external_layers),
-        limits=limits,
-        license_info=prepared.config.license_info,
-        history=next_history(previous.history if previous else (), versions),
-    )
-
-
-def planfile_for(
-    prepared: Prepared,
-    built: manifest.Manifest | None = None,
-    previous: manifest.Manifest | None = None,
-) -> PlanFile:
-    """The lambda-layers.lock record of a plan, with each layer's version and content hash: from
-    the built manifest when there is one, else computed from the layer's entries and versioned
-    as a build over `previous` would (plan --update)."""
-    if built is not None:
-        reverse = {v: k for k, v in prepared.layer_names.items()}
-        records = {reverse[e.name]: (e.version, e.content_hash) for e in built.layers}
-    else:
-        records = {}
-        for layer in prepared.plan.layers:
-            name = prepared.layer_names[layer.name]
-            record = prepared.planfile.layer_record(layer.name) if prepared.planfile else None
-            content_hash = entries_content_hash(prepared.layer_entries(layer))
-            old = previous.layer(name) if previous else None
-            records[layer.name] = (layer_version(content_hash, old, record)[0], content_hash)
-    return from_plan(
-        prepared.plan,
-        prepared.rates,
-        runtime=prepared.target.runtime,
-        architecture=prepared.target.architecture,
-        records=records,
-    )

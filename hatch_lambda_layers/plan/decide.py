@@ -6,8 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 
 from ..config import Config
-from ..layers.entries import PackageFiles
+from ..errors import LimitError
+from ..layers.entries import FileEntry, PackageFiles, entry_size
+from ..manifest import Limits
+from ..resolve.graph import DependencyGraph
 from ..targets import DIRECT_UPLOAD_MAX
+from .limits import Breach, Sizes, assess, limits_of, raise_breaches, upload_breach
 from .partition import Constraints, Item, Plan, partition
 from .partition import replan as replan_partition
 from .planfile import RATE_DIGITS, PlanFile
@@ -82,3 +86,36 @@ def decide_plan(
 def layer_names(plan: Plan, prefix: str) -> dict[str, str]:
     """Partition layer name -> published layer name (`<project>-<layer>`)."""
     return {layer.name: f"{prefix}-{layer.name}" for layer in plan.layers}
+
+
+def plan_within_limits(
+    packages: tuple[PackageFiles, ...],
+    rates: Mapping[str, RateEstimate],
+    config: Config,
+    committed: PlanFile | None,
+    *,
+    graph: DependencyGraph,
+    files: Mapping[str, tuple[FileEntry, ...]],
+    external: int,
+    replan: bool,
+) -> tuple[Plan, Limits]:
+    """The layer plan and the limits it stands at; one `LimitError` naming every limit broken."""
+    refused: list[Breach] = []
+    plan: Plan | None = None
+    try:
+        plan = decide_plan(
+            packages, rates, config, committed, direct=frozenset(graph.roots), replan=replan
+        )
+    except LimitError as exc:
+        refused.append(upload_breach(str(exc)))
+    sizes = Sizes(
+        packages=packages,
+        function_unzipped=max((sum(map(entry_size, f)) for f in files.values()), default=0),
+        external_unzipped=external,
+        layers_built=len(plan.layers) if plan is not None else 0,
+        external_layers=len(config.external_layers),
+        botocore_services=config.botocore_services is not None,
+    )
+    raise_breaches([*assess(sizes), *refused])
+    assert plan is not None  # a refusal raised above
+    return plan, limits_of(sizes, direct_upload=config.upload == "direct")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..manifest import MANIFEST_NAME, Manifest
+from ..plan.planfile import PLANFILE_NAME
 from .units import human_bytes, plural
 
 
@@ -29,3 +31,32 @@ def artifacts_summary(manifest: Manifest, directory: Path, cwd: Path | None = No
         zipped = sum(f.size_zipped for f in manifest.functions)
         parts.append(f"{plural(len(manifest.functions), 'function')} {human_bytes(zipped)}")
     return f"Lambda artifacts in {where}: {', '.join(parts) or 'none'} ({MANIFEST_NAME})"
+
+
+def identical_functions_warning(group: Sequence[str]) -> str:
+    return (
+        f"functions {', '.join(group)} get identical zips: each holds all of the project's "
+        f"code; give each its own include patterns in [tool.lambda-layers.functions.<name>] "
+        f"if they should differ"
+    )
+
+
+def fresh_planfile_warning(path: Path) -> str:
+    return (
+        f"no {PLANFILE_NAME} beside pyproject.toml: wrote a fresh plan to {path}; copy it "
+        f"next to pyproject.toml and commit it so every build keeps these layers"
+    )
+
+
+def artifact_lines(manifest: Manifest) -> list[str]:
+    """One line per zip of a build, as it ends."""
+    lines = [
+        f"  {layer.file}  v{layer.version} {'changed' if layer.changed else 'unchanged'}  "
+        f"{human_bytes(layer.size_zipped)} zipped, {plural(len(layer.packages), 'package')}"
+        for layer in manifest.layers
+    ]
+    lines += [
+        f"  {fn.file}  function {fn.name}  {human_bytes(fn.size_zipped)} zipped"
+        for fn in manifest.functions
+    ]
+    return lines
