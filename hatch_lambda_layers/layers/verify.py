@@ -7,9 +7,10 @@ not read back. `verify_wheel` therefore checks every file member against its own
 - names: UTF-8 (flagged as such when not ASCII), safe to extract (`layout.check_member`),
   unique, not cut short by a NUL, and named alike by the local header and the directory;
 - extents: members' data do not overlap each other or the central directory (the overlapping
-  members of a "zip bomb" are refused before anything is inflated), no member declares more
-  bytes than Lambda's whole unzipped limit, a stored member's two sizes agree, and a deflated
-  one declares no more than deflate's maximum ratio (1032:1) over its compressed size;
+  members of a "zip bomb" are refused), no member declares 4 GiB or more (ZIP64, far beyond
+  Lambda's limits, which `plan.limits` reports for anything smaller), a stored member's two
+  sizes agree, and a deflated one declares no more than deflate's maximum ratio (1032:1) over
+  its compressed size;
 - contents: each member is inflated from the very bytes the writer copies, never past its
   declared size plus one byte, and must end exactly at its declared compressed size with its
   declared size and CRC-32;
@@ -43,7 +44,7 @@ from ..errors import CorruptWheelError, LambdaLayersError, UnsafeWheelError
 from ..targets import UNZIPPED_MAX
 from .layout import check_member
 from .record import RecordRow, parse_record, unlistable
-from .zipformat import CHUNK, FLAG_ENCRYPTED, FLAG_UTF8, local_header_at
+from .zipformat import CHUNK, FLAG_ENCRYPTED, FLAG_UTF8, MAX_32, local_header_at
 
 VERIFIER_VERSION = 1  # part of the cache key: raise it when the checks change
 
@@ -146,10 +147,10 @@ def _check_extents(wheel: str, infos: Iterable[zipfile.ZipInfo]) -> None:
     """Declared sizes that no honest member has, refused before anything is inflated."""
     for info in infos:
         where = f"wheel {wheel}: member {shown(info.filename)}"
-        if info.file_size > UNZIPPED_MAX:
+        if info.file_size >= MAX_32:
             raise CorruptWheelError(
-                f"{where} declares {info.file_size:,} bytes, more than Lambda's whole unzipped "
-                f"limit ({UNZIPPED_MAX:,}); refusing it"
+                f"{where} declares {info.file_size:,} bytes, which needs ZIP64 and is far beyond "
+                f"Lambda's unzipped limit ({UNZIPPED_MAX:,}); refusing it"
             )
         if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
             raise CorruptWheelError(
