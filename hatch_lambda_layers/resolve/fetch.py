@@ -30,7 +30,7 @@ from ..errors import FetchError, HashMismatchError
 from ..progress import FetchProgress
 from .cache import CACHE_DIR_ENV, ContentCache, checked_filename, default_cache_dir, is_sha256
 from .graph import WheelLink
-from .http import STREAM_ATTEMPTS, HttpSession, Session, local_path, redact_url
+from .http import STREAM_ATTEMPTS, HttpSession, Session, explain, local_path, redact_url
 
 __all__ = ["CACHE_DIR_ENV", "REHASH_ENV", "default_cache_dir", "fetch_bytes", "fetch_wheels"]
 
@@ -93,7 +93,8 @@ def _download(
         except (ProtocolError, ReadTimeoutError) as exc:
             if attempt + 1 == STREAM_ATTEMPTS:
                 raise FetchError(
-                    f"download of {filename} from {redact_url(url)} failed: {exc}"
+                    f"download of {filename} from {redact_url(url)} failed {STREAM_ATTEMPTS} "
+                    f"times: {explain(exc)}"
                 ) from exc
         finally:
             with contextlib.suppress(FileNotFoundError):
