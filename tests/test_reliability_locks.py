@@ -12,6 +12,7 @@ import pytest
 from hatch_lambda_layers import cli
 
 SHA = "ab" * 32
+FILES = "http://127.0.0.1:1/files"
 
 PYPROJECT = """
 [project]
@@ -40,9 +41,9 @@ dependencies = [
 name = "dep"
 version = "1.0"
 source = {{ registry = "http://127.0.0.1:1/simple" }}
-sdist = {{ url = "http://127.0.0.1:1/files/dep-1.0.tar.gz", hash = "sha256:{SHA}", size = 10 }}
+sdist = {{ url = "{FILES}/dep-1.0.tar.gz", hash = "sha256:{SHA}", size = 10 }}
 wheels = [
-    {{ url = "http://127.0.0.1:1/files/dep-1.0-py3-none-any.whl", hash = "sha256:{SHA}", size = 10 }},
+    {{ url = "{FILES}/dep-1.0-py3-none-any.whl", hash = "sha256:{SHA}", size = 10 }},
 ]
 """
 
@@ -56,7 +57,7 @@ name = "dep"
 version = "1.0"
 dependencies = [{{ name = "helper" }}]
 wheels = [
-    {{ url = "http://127.0.0.1:1/files/dep-1.0-py3-none-any.whl", hashes = {{ sha256 = "{SHA}" }} }},
+    {{ url = "{FILES}/dep-1.0-py3-none-any.whl", hashes = {{ sha256 = "{SHA}" }} }},
 ]
 
 [[packages]]
@@ -64,7 +65,7 @@ name = "helper"
 version = "2.0"
 marker = "python_version >= '3.8'"
 wheels = [
-    {{ url = "http://127.0.0.1:1/files/helper-2.0-py3-none-any.whl", hashes = {{ sha256 = "{SHA}" }} }},
+    {{ url = "{FILES}/helper-2.0-py3-none-any.whl", hashes = {{ sha256 = "{SHA}" }} }},
 ]
 """
 
@@ -128,12 +129,12 @@ def _build_error(project: Path, capsys: pytest.CaptureFixture[str]) -> str:
             "uv.lock: package dep 1.0: source must be a table, got ['registry']",
         ),
         (
-            "dependencies = [\n    { name = \"dep\", marker = \"python_version >= '3.8'\" },\n]",
+            'dependencies = [\n    { name = "dep", marker = "python_version >= \'3.8\'" },\n]',
             'dependencies = { name = "dep" }',
             "uv.lock: package app 0.1.0: dependencies must be an array of tables",
         ),
         (
-            "{ name = \"dep\", marker = \"python_version >= '3.8'\" }",
+            '{ name = "dep", marker = "python_version >= \'3.8\'" }',
             '{ name = "dep", extra = "fast" }',
             "uv.lock: package app 0.1.0 (dependency dep): `extra` must be an array, got 'fast'",
         ),
