@@ -1,6 +1,7 @@
 """Build real `.whl` files in tests (RECORD included), and fake ELF headers.
 
     from tests.wheelfactory import make_wheel, make_elf, elf_machine
+    from tests.wheelfactory import raw_members, write_raw_zip  # hostile zips, byte by byte
 
 This module is independent of `hatch_lambda_layers` on purpose: tests check the code against
 it, not against itself.
@@ -13,7 +14,9 @@ import hashlib
 import re
 import struct
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.tags import parse_tag
@@ -137,3 +140,66 @@ def elf_machine(data: bytes) -> str | None:
     fmt = "<H" if data[5] == 1 else ">H"
     (machine,) = struct.unpack_from(fmt, data, 18)
     return _MACHINE_NAMES.get(machine, f"e_machine={machine}")
+
+
+@dataclass(frozen=True)
+class RawMember:
+    """A zip member as it is stored: `data` already compressed when `method` is deflate, and
+    `crc` and `size` what the headers declare (true or not)."""
+
+    name: bytes
+    data: bytes
+    method: int
+    crc: int
+    size: int
+    flags: int = 0
+    external_attr: int = 0o100644 << 16
+
+
+def raw_members(path: Path) -> list[RawMember]:
+    """The members of the zip at `path`, as stored."""
+    members = []
+    with zipfile.ZipFile(path) as zf, path.open("rb") as f:
+        for info in zf.infolist():
+            f.seek(info.header_offset)
+            header = f.read(30)
+            name_len, extra_len = struct.unpack("<HH", header[26:30])
+            raw_name = f.read(name_len)
+            f.seek(extra_len, 1)
+            data = f.read(info.compress_size)
+            members.append(
+                RawMember(
+                    raw_name,
+                    data,
+                    info.compress_type,
+                    info.CRC,
+                    info.file_size,
+                    info.flag_bits & 0x800,
+                    info.external_attr,
+                )
+            )
+    return members
+
+
+def deflated(data: bytes) -> bytes:
+    """`data` as a raw deflate stream, what a zip member's compressed bytes are."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush()
+
+
+def write_raw_zip(path: Path, members: Sequence[RawMember]) -> Path:
+    """A zip holding `members` exactly as given (headers may lie; nothing is checked)."""
+    out = bytearray()
+    central = bytearray()
+    for m in members:
+        offset = len(out)
+        fields = (20, m.flags, m.method, 0, 0x21, m.crc, len(m.data), m.size, len(m.name), 0)
+        out += b"PK\x03\x04" + struct.pack("<5H3I2H", *fields) + m.name + m.data
+        central += (
+            b"PK\x01\x02"
+            + struct.pack("<6H3I5H2I", 0x314, 20, *fields[1:], 0, 0, 0, m.external_attr, offset)
+            + m.name
+        )
+    end = struct.pack("<4H2IH", 0, 0, len(members), len(members), len(central), len(out), 0)
+    path.write_bytes(bytes(out + central + b"PK\x05\x06" + end))
+    return path

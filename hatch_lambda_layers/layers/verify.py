@@ -99,12 +99,14 @@ def verify_wheel(path: str | os.PathLike[str]) -> WheelVerdict:
     wheel_path = Path(path)
     name, version = _filename_facts(wheel_path)
     with open_wheel(wheel_path) as zf, wheel_path.open("rb") as source:
+        archive = _Archive(zf, source, wheel_path.name)
         infos = zf.infolist()
         _check_names(wheel_path.name, infos)
         _check_extents(wheel_path.name, infos)
+        offsets = _locate_members(archive)
         dist_info = _check_metadata(zf, wheel_path.name, name, version)
         record = _read_record(zf, wheel_path.name, dist_info)
-        members = _verify_members(_Archive(zf, source, wheel_path.name), record, dist_info)
+        members = _verify_members(archive, offsets, record, dist_info)
     return WheelVerdict(filename=wheel_path.name, members=members)
 
 
@@ -231,11 +233,10 @@ def _is_directory(info: zipfile.ZipInfo) -> bool:
     return info.filename.endswith("/") or stat.S_ISDIR(unix_attr(info) >> 16)
 
 
-def _verify_members(
-    archive: _Archive, record: Mapping[str, RecordRow], dist_info: str
-) -> dict[str, str]:
-    """member -> sha256 hex of every file member, in the order the bytes lie in the file."""
-    members: dict[str, str] = {}
+def _locate_members(archive: _Archive) -> dict[str, int]:
+    """member -> where its data starts, after checking each local header and that no member's
+    data overlaps another's or the central directory."""
+    offsets: dict[str, int] = {}
     end = 0
     for info in sorted(archive.zf.infolist(), key=lambda i: i.header_offset):
         where = f"wheel {archive.name}: member {shown(info.filename)}"
@@ -243,22 +244,34 @@ def _verify_members(
             raise CorruptWheelError(
                 f"{where} overlaps the member before it (a zip bomb's trick); refusing the wheel"
             )
-        data_offset = _data_offset(archive.source, info, where)
-        end = data_offset + info.compress_size
-        if _is_directory(info):
-            continue
-        row = record.get(info.filename)
-        if row is None and not unlistable(info.filename, dist_info):
-            raise CorruptWheelError(
-                f"{where} is not vouched for by {dist_info}/RECORD; the wheel is incomplete "
-                "or tampered with, refusing it"
-            )
-        members[info.filename] = _check_member_bytes(archive, info, data_offset, row)
+        offsets[info.filename] = _data_offset(archive.source, info, where)
+        end = offsets[info.filename] + info.compress_size
     start_dir = getattr(archive.zf, "start_dir", None)
     if isinstance(start_dir, int) and end > start_dir:
         raise CorruptWheelError(
             f"wheel {archive.name}: member data runs into the central directory; refusing it"
         )
+    return offsets
+
+
+def _verify_members(
+    archive: _Archive,
+    offsets: Mapping[str, int],
+    record: Mapping[str, RecordRow],
+    dist_info: str,
+) -> dict[str, str]:
+    """member -> sha256 hex of every file member, in the order the bytes lie in the file."""
+    members: dict[str, str] = {}
+    for info in sorted(archive.zf.infolist(), key=lambda i: i.header_offset):
+        if _is_directory(info):
+            continue
+        row = record.get(info.filename)
+        if row is None and not unlistable(info.filename, dist_info):
+            raise CorruptWheelError(
+                f"wheel {archive.name}: member {shown(info.filename)} is not vouched for by "
+                f"{dist_info}/RECORD; the wheel is incomplete or tampered with, refusing it"
+            )
+        members[info.filename] = _check_member_bytes(archive, info, offsets[info.filename], row)
     return members
 
 
