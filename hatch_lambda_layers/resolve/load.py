@@ -106,6 +106,7 @@ def fetch_bundled(
     paths = fetch_wheels(
         list(links.values()),
         progress=reporter.download_progress(),
+        warn=reporter.warning,
         # uv records no hashes for wheels on local disk (find-links, path sources).
         allow_unhashed=all(w.sha256 or local_path(w.url) for w in links.values()),
     )
