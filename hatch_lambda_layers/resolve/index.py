@@ -263,10 +263,20 @@ class IndexClient:
             except FetchError:
                 pass  # advertised but unavailable: fall back to the wheel itself
         if not file.is_wheel:
-            raise FetchError(f"cannot read metadata of {file.filename}: only wheels are supported")
+            return self._sdist_metadata(file)
         path = fetch_wheels(
             [file.link()], cache_dir=self.cache_dir, http=self.http, allow_unhashed=True
         )[file.filename]
         if not file.sha256:
             self._remember_digest(file, path)
         return read_wheel_metadata(path, file.filename)
+
+    def _sdist_metadata(self, file: IndexFile) -> str:
+        """METADATA of the pure-Python wheel built from the sdist `file` (cached)."""
+        from .sdist import SdistBuild, built_wheel, is_sdist
+
+        if not is_sdist(file.filename):
+            raise FetchError(f"cannot read metadata of {file.filename}: not a wheel or an sdist")
+        options = SdistBuild(cache_dir=self.cache_dir, http=self.http, settings=self.settings)
+        wheel = built_wheel(file.link(), options, allow_unhashed=True)
+        return read_wheel_metadata(wheel, wheel.name)
