@@ -99,7 +99,7 @@ def prepare(
         closure = split_provided(graph, config.provided)
         for item in closure.left_out:
             reporter.info(f"Leaving out {item.name} {item.version} ({item.reason})")
-        wheels = fetch_bundled(closure.bundled, target, reporter, index.sdist_build(reporter))
+        wheels = fetch_bundled(closure.bundled, target, reporter, index)
         packages = read_packages(wheels, config, target, reporter)
 
         def gather(names: Sequence[str]) -> Evidence:

@@ -230,6 +230,11 @@ def test_link_validation(tmp_path: Path) -> None:
     ]
     with pytest.raises(FetchError, match="listed twice"):
         fetch_wheels(twice, cache_dir=tmp_path)
+    # A hash becomes a path component: anything but 64 hex digits is refused before any I/O.
+    for bad in ("../../x", "0" * 63, "g" * 64, "0" * 64 + "/.."):
+        with pytest.raises(FetchError, match="not 64 hexadecimal digits"):
+            fetch_wheels([WheelLink("a-1-py3-none-any.whl", "x", bad)], cache_dir=tmp_path)
+    assert not any(tmp_path.iterdir())
     assert fetch_wheels([], cache_dir=tmp_path) == {}
 
 

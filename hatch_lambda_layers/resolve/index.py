@@ -41,6 +41,9 @@ __all__ = [
 ]
 
 
+MAX_METADATA_BYTES = 64 * 1024 * 1024  # a METADATA file is read whole: bounded
+
+
 def read_wheel_metadata(path: Path, filename: str) -> str:
     """The ``*.dist-info/METADATA`` text inside a wheel file."""
     try:
@@ -57,8 +60,13 @@ def read_wheel_metadata(path: Path, filename: str) -> str:
                 ] or candidates
             if not candidates:
                 raise FetchError(f"{filename} has no .dist-info/METADATA; the wheel is broken")
-            return archive.read(sorted(candidates)[0]).decode("utf-8", errors="replace")
-    except zipfile.BadZipFile as exc:
+            info = archive.getinfo(sorted(candidates)[0])
+            if info.file_size > MAX_METADATA_BYTES:
+                raise FetchError(f"{filename}: its METADATA declares {info.file_size:,} bytes")
+            return archive.read(info).decode("utf-8", errors="replace")
+    except UnicodeDecodeError:
+        raise FetchError(f"{filename} has a member name that is not valid UTF-8") from None
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
         raise FetchError(f"{filename} is not a valid wheel (zip) file: {exc}") from exc
 
 

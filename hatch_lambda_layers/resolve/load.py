@@ -136,11 +136,12 @@ def fetch_bundled(
     packages: Sequence[PinnedPackage],
     target: Target,
     reporter: Reporter,
-    sdists: SdistBuild | None = None,
+    index: SharedIndex | None = None,
 ) -> Mapping[str, Path]:
     """Package name -> its wheel for `target`, fetched into the verified cache, or built from
-    the sdist of a package that publishes only one (pure-Python results only)."""
-    sdists = sdists or SdistBuild(warn=reporter.warning)
+    the sdist of a package that publishes only one (pure-Python results only; the build
+    requirements come from `index`'s settings)."""
+    sdists = index.sdist_build(reporter) if index else SdistBuild(warn=reporter.warning)
     links = {p.name: select_wheel(p, target) for p in packages if not _sdist_only(p)}
     reporter.waiting(f"Fetching {len(links)} wheels")
     paths = fetch_wheels(
