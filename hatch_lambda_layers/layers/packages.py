@@ -13,7 +13,7 @@ from ..targets import Target
 from .entries import PackageFiles
 from .layout import LayoutOptions, check_botocore_services, known_botocore_services
 from .transforms import transform_packages
-from .verdicts import verified_wheel
+from .verdicts import verified_wheels
 from .wheel import read_wheel
 
 
@@ -48,8 +48,11 @@ def read_packages(
     """The layer entries of every wheel in `wheels` (name -> path), in that order, each wheel
     verified first (once: the verdict is cached by the wheel's sha256)."""
     options = layout_options(config)
+    paths = list(wheels.values())
+    verdicts = verified_wheels(paths)
     packages = tuple(
-        read_wheel(path, options, verdict=verified_wheel(path)[0]) for path in wheels.values()
+        read_wheel(path, options, verdict=verdict)
+        for path, verdict in zip(paths, verdicts, strict=True)
     )
     _check_botocore_services(config, packages)
     return transform_packages(packages, config, target, reporter)

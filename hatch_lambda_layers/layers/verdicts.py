@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..files import write_text_atomic
 from ..resolve.cache import default_cache_dir, digest_of, is_sha256
 from .verify import VERIFIER_VERSION, WheelVerdict, verify_wheel
+
+_MAX_WORKERS = 4
 
 
 def _verdict_path(cache_dir: Path, sha256: str) -> Path:
@@ -62,3 +67,11 @@ def verified_wheel(
     verdict = verify_wheel(path)
     _save(store, verdict)
     return verdict, False
+
+
+def verified_wheels(paths: Sequence[Path], *, cache_dir: Path | None = None) -> list[WheelVerdict]:
+    """`verified_wheel` of every path, in order. Cold verifications run on a few threads (zlib
+    and hashlib release the GIL); the first failure in `paths` order is raised."""
+    workers = max(1, min(len(paths), os.cpu_count() or 1, _MAX_WORKERS))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="verify") as pool:
+        return [v for v, _ in pool.map(lambda p: verified_wheel(p, cache_dir=cache_dir), paths)]
