@@ -240,8 +240,14 @@ def _runner(timeout: float) -> Callable[..., None]:
 
 def _run_backend(source: Path, out: Path, what: str, settings: IndexSettings | None) -> Path:
     """Build `source` into a wheel in `out` in an isolated environment; the wheel's path."""
-    from build import BuildBackendException, BuildException, ProjectBuilder
-    from build.env import DefaultIsolatedEnv
+    try:
+        from build import BuildBackendException, BuildException, ProjectBuilder
+        from build.env import DefaultIsolatedEnv
+    except ImportError:
+        raise SdistBuildError(
+            f"building {what} needs the `build` package, a dependency of hatch-lambda-layers "
+            "that is missing here: install it (pip install build)"
+        ) from None
 
     try:
         with DefaultIsolatedEnv(installer=_installer()) as env:  # type: ignore[arg-type]
