@@ -27,10 +27,12 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -171,7 +173,7 @@ def _timeout() -> float:
     return value
 
 
-def _installer() -> str:
+def _installer() -> Literal["pip", "uv"]:
     """uv when it can be found (as `build` looks for it), else pip."""
     if importlib.util.find_spec("uv") is not None or shutil.which(os.environ.get("UV") or "uv"):
         return "uv"
@@ -250,7 +252,10 @@ def _run_backend(source: Path, out: Path, what: str, settings: IndexSettings | N
         ) from None
 
     try:
-        with DefaultIsolatedEnv(installer=_installer()) as env:  # type: ignore[arg-type]
+        # Backends' own warnings (relayed by pyproject_hooks) concern the dependency's
+        # packaging, which the user cannot act on: they are not printed.
+        with warnings.catch_warnings(), DefaultIsolatedEnv(installer=_installer()) as env:
+            warnings.simplefilter("ignore")
             builder = ProjectBuilder.from_isolated_env(env, source, runner=_runner(_timeout()))
             with _environ(_installer_environ(settings)):
                 env.install(builder.build_system_requires)
