@@ -58,6 +58,14 @@ class UnsafeWheelError(LambdaLayersError):
     """A wheel holds a member that must never be extracted (traversal, absolute path, link)."""
 
 
+class CorruptWheelError(LambdaLayersError):
+    """A wheel's bytes disagree with what it declares (sizes, CRC-32, RECORD, METADATA)."""
+
+
+class SdistBuildError(LambdaLayersError):
+    """A source distribution could not be built into a pure-Python wheel."""
+
+
 class LimitError(LambdaLayersError):
     """The artifacts would exceed a Lambda limit."""
 

@@ -11,7 +11,8 @@ filename names that project; it is built at request time, so wheels may be added
 runs. Files are served from ``/files/<filename>``, PEP 658 metadata from
 ``/files/<filename>.metadata``. Options shape the pages (format, hashes, yanked files,
 requires-python, metadata, basic auth) or misbehave on purpose (corrupted bytes, delays,
-transient errors) so tests can exercise the client's handling.
+transient errors, a request never answered, a body that stalls or stops midway) so tests can
+exercise the client's handling. A stalled request ends when the server stops.
 """
 
 from __future__ import annotations
@@ -80,11 +81,15 @@ class LocalIndex:
     delay: float = 0.0  # seconds slept before serving each file
     fail_next: dict[str, int] = field(default_factory=dict)  # path -> 503s left to return
     redirect_from: str | None = None  # e.g. "/old/deep/": its pages redirect to /simple/
+    hang: set[str] = field(default_factory=set)  # paths whose requests are never answered
+    stall_after: dict[str, int] = field(default_factory=dict)  # filename -> bytes, then silence
+    cut_after: dict[str, int] = field(default_factory=dict)  # filename -> bytes, then close
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     port: int = 0
     active_downloads: int = 0
     max_active_downloads: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    stopping: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def root(self) -> str:
@@ -209,6 +214,10 @@ def _handler(index: LocalIndex) -> type[BaseHTTPRequestHandler]:
             if failures:
                 self._send(503, b"try again")
                 return
+            if path in index.hang:
+                index.stopping.wait()  # accept the request, never answer
+                self.close_connection = True
+                return
             if index.auth is not None:
                 expected = base64.b64encode(":".join(index.auth).encode()).decode()
                 if self.headers.get("Authorization") != f"Basic {expected}":
@@ -265,10 +274,26 @@ def _handler(index: LocalIndex) -> type[BaseHTTPRequestHandler]:
                 data = path.read_bytes()
                 if filename in index.corrupt:
                     data = data[:-1] + bytes([data[-1] ^ 0xFF])
+                if filename in index.stall_after or filename in index.cut_after:
+                    self._send_partly(filename, data)
+                    return
                 self._send(200, data, "application/octet-stream")
             finally:
                 with index._lock:
                     index.active_downloads -= 1
+
+        def _send_partly(self, filename: str, data: bytes) -> None:
+            """Announce the whole body, send only its start, then go silent or hang up."""
+            sent = index.stall_after.get(filename, index.cut_after.get(filename, 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[:sent])
+            self.wfile.flush()
+            if filename in index.stall_after:
+                index.stopping.wait()
+            self.close_connection = True
 
     return Handler
 
@@ -293,6 +318,7 @@ def serve_index(directory: str | Path, **options: object) -> Iterator[LocalIndex
     try:
         yield index
     finally:
+        index.stopping.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)

@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from hatch_lambda_layers.errors import ConfigError, LambdaLayersError, UnsafeWheelError
+from hatch_lambda_layers.errors import (
+    ConfigError,
+    CorruptWheelError,
+    LambdaLayersError,
+    UnsafeWheelError,
+)
 from hatch_lambda_layers.layers.elf import zip_elf_machines
 from hatch_lambda_layers.layers.entries import (
     BytesEntry,
@@ -120,14 +125,16 @@ def test_read_wheel_entries(demo_wheel: Path) -> None:
     )
 
 
-def test_read_wheel_hashes_members_missing_from_record(tmp_path: Path) -> None:
+def test_read_wheel_refuses_members_record_does_not_vouch_for(tmp_path: Path) -> None:
     wheel = make_wheel(
         tmp_path, "demo", "1.0", {"demo.py": "x = 1\n"}, raw_members=[("extra.py", b"y = 2\n")]
     )
-    package = read_wheel(wheel, OPTIONS)
-    extra = next(e for e in package.entries if e.path == "python/extra.py")
-    assert isinstance(extra, ZipSourceEntry)
-    assert extra.sha256 == hashlib.sha256(b"y = 2\n").hexdigest()
+    with pytest.raises(CorruptWheelError) as info:
+        read_wheel(wheel, OPTIONS)
+    assert str(info.value) == (
+        'wheel demo-1.0-py3-none-any.whl: member "extra.py" is not vouched for by '
+        "demo-1.0.dist-info/RECORD; the wheel is incomplete or tampered with, refusing it"
+    )
 
 
 def tamper(wheel: Path, member: str, data: bytes) -> None:
@@ -139,14 +146,13 @@ def tamper(wheel: Path, member: str, data: bytes) -> None:
             zf.writestr(info, data if info.filename == member else content)
 
 
-def test_read_wheel_verify_detects_tampering(tmp_path: Path) -> None:
+def test_read_wheel_detects_tampering(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path, "demo", "1.0", {"demo.py": "x = 1\n"})
     tamper(wheel, "demo.py", b"x = 2\n")  # same size, other bytes
-    read_wheel(wheel, OPTIONS)  # trusts RECORD by default
-    with pytest.raises(LambdaLayersError, match=r'"demo\.py" does not match its RECORD hash'):
-        read_wheel(wheel, OPTIONS, verify=True)
-    tamper(wheel, "demo.py", b"x = 22\n")  # other size: caught without decompressing
-    with pytest.raises(LambdaLayersError, match="RECORD gives"):
+    with pytest.raises(LambdaLayersError, match=r'"demo\.py" does not match its RECORD'):
+        read_wheel(wheel, OPTIONS)
+    tamper(wheel, "demo.py", b"x = 22\n")  # other size
+    with pytest.raises(LambdaLayersError, match=r'"demo\.py" does not match its RECORD'):
         read_wheel(wheel, OPTIONS)
 
 

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from collections.abc import Callable
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import urllib3
 
+from hatch_lambda_layers.digests import file_sha256
 from hatch_lambda_layers.errors import FetchError, HashMismatchError
 from hatch_lambda_layers.progress import FetchProgress, TerminalProgress
 from hatch_lambda_layers.resolve.fetch import default_cache_dir, fetch_wheels
@@ -176,21 +179,46 @@ def test_local_paths_and_file_urls_are_copied_and_verified(wheel_dir: Path, tmp_
         fetch_wheels([gone], cache_dir=cache)
 
 
-def test_cache_hits_check_size_and_optionally_rehash(wheel_dir: Path, tmp_path: Path) -> None:
+def test_cache_hits_are_checked_against_the_recorded_stat_and_rehashed(
+    wheel_dir: Path, tmp_path: Path
+) -> None:
     source = sorted(wheel_dir.glob("*.whl"))[0]
     data = source.read_bytes()
     link = WheelLink(source.name, str(source), hashlib.sha256(data).hexdigest(), len(data))
     cache = tmp_path / "cache"
     cached = fetch_wheels([link], cache_dir=cache)[source.name]
+    warnings: list[str] = []
 
-    # Same size, different bytes: only a rehash notices, and then the entry is replaced.
+    # Same size, different bytes, mtime put back as it was: the ctime gives it away, the file
+    # is re-hashed, found wrong, reported and fetched again.
+    before = cached.stat()
     cached.write_bytes(bytes(len(data)))
-    assert fetch_wheels([link], cache_dir=cache, rehash=False)[source.name].read_bytes() != data
-    assert fetch_wheels([link], cache_dir=cache, rehash=True)[source.name].read_bytes() == data
+    os.utime(cached, ns=(before.st_atime_ns, before.st_mtime_ns))
+    again = fetch_wheels([link], cache_dir=cache, warn=warnings.append)[source.name]
+    assert again.read_bytes() == data
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"the cached {source.name} (")
+    assert "discarded, fetching it again" in warnings[0]
 
-    # A truncated entry fails the size check and is fetched again.
+    # An untouched hit is not re-read: its recorded stat facts vouch for it.
+    with mock.patch("hatch_lambda_layers.resolve.cache.file_sha256") as rehash:
+        fetch_wheels([link], cache_dir=cache, warn=warnings.append)
+    rehash.assert_not_called()
+
+    # Touched but intact (e.g. a restored CI cache): re-hashed once, kept, no warning.
+    os.utime(cached)
+    with mock.patch(
+        "hatch_lambda_layers.resolve.cache.file_sha256", side_effect=file_sha256
+    ) as rehash:
+        assert fetch_wheels([link], cache_dir=cache, warn=warnings.append)[source.name] == cached
+        assert fetch_wheels([link], cache_dir=cache, warn=warnings.append)[source.name] == cached
+    assert rehash.call_count == 1
+    assert len(warnings) == 1
+
+    # rehash=True re-reads every hit; a truncated entry fails the size check and is replaced.
+    assert fetch_wheels([link], cache_dir=cache, rehash=True)[source.name].read_bytes() == data
     cached.write_bytes(data[:10])
-    assert fetch_wheels([link], cache_dir=cache, rehash=False)[source.name].read_bytes() == data
+    assert fetch_wheels([link], cache_dir=cache)[source.name].read_bytes() == data
 
 
 def test_link_validation(tmp_path: Path) -> None:
@@ -202,6 +230,11 @@ def test_link_validation(tmp_path: Path) -> None:
     ]
     with pytest.raises(FetchError, match="listed twice"):
         fetch_wheels(twice, cache_dir=tmp_path)
+    # A hash becomes a path component: anything but 64 hex digits is refused before any I/O.
+    for bad in ("../../x", "0" * 63, "g" * 64, "0" * 64 + "/.."):
+        with pytest.raises(FetchError, match="not 64 hexadecimal digits"):
+            fetch_wheels([WheelLink("a-1-py3-none-any.whl", "x", bad)], cache_dir=tmp_path)
+    assert not any(tmp_path.iterdir())
     assert fetch_wheels([], cache_dir=tmp_path) == {}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Literal
@@ -93,12 +94,13 @@ def test_output_is_deterministic_whatever_the_order() -> None:
 
 SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
 names = st.text(alphabet=st.characters(blacklist_categories=SURROGATES), min_size=1, max_size=12)
+layer_names = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)
 
 
 @given(
     st.lists(
         st.tuples(
-            names,
+            layer_names,
             st.lists(st.tuples(names, st.floats(0, 1), st.sampled_from(SOURCES)), max_size=4),
             st.one_of(st.none(), st.integers(1, 10**6)),
             st.one_of(st.none(), names),
@@ -170,6 +172,22 @@ def test_errors_name_the_field_and_the_fix(text: str, needle: str) -> None:
     message = str(info.value)
     assert needle in message
     assert message.startswith("proj/lambda-layers.lock")
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("bad", ["../escape", "a/b", "..", "x" * 65, "sp ace", "dot.ted", "é"])
+def test_layer_names_that_could_leave_a_directory_are_refused(bad: str) -> None:
+    text = (
+        "version = 1\n[target]\nruntime='p'\narchitecture='a'\n"
+        f"[[layers]]\nname={json.dumps(bad)}\npackages=[]"
+    )
+    with pytest.raises(PlanFileError) as info:
+        loads_planfile(text, "proj/lambda-layers.lock")
+    assert str(info.value) == (
+        "proj/lambda-layers.lock: layers[0]: `name` must be 1 to 64 letters, digits, '-' or '_' "
+        f"(it becomes a file and a layer name), got {bad!r}; fix it or rewrite it with "
+        "`lambda-layers plan --update`"
+    )
     assert info.value.exit_code == 2
 
 

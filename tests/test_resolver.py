@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from hatch_lambda_layers.errors import ResolutionError
+from hatch_lambda_layers.errors import ResolutionError, SdistBuildError
 from hatch_lambda_layers.resolve.fetch import fetch_wheels
 from hatch_lambda_layers.resolve.graph import DependencyGraph, select_wheel
 from hatch_lambda_layers.resolve.http import HttpSession
@@ -244,10 +244,14 @@ def test_unknown_and_sdist_only_packages_explain_themselves(
     repo: Path, local_index: Callable[..., LocalIndex]
 ) -> None:
     (repo / "sourceonly-1.0.tar.gz").write_bytes(b"sdist")
+    (repo / "oldsource-1.0.tar.gz").write_bytes(b"sdist")
     _wheel(repo, "present", "1.0")
-    index = local_index(repo)
-    with pytest.raises(ResolutionError, match="publishes only source distributions"):
+    index = local_index(repo, requires_python={"oldsource-1.0.tar.gz": "<3"})
+    # A project that publishes only sdists is built from one (this one is no archive at all).
+    with pytest.raises(SdistBuildError, match=r"^sourceonly 1\.0 \(from its sdist .*\) cannot be"):
         resolve(["sourceonly"], PY312, _client(index.url))
+    with pytest.raises(ResolutionError, match="publishes only source distributions and none"):
+        resolve(["oldsource"], PY312, _client(index.url))
     with pytest.raises(ResolutionError) as info:
         resolve(["absent"], PY312, _client(index.url))
     assert "no package named 'absent' was found on http://127.0.0.1:" in str(info.value)

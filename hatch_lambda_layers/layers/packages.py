@@ -13,6 +13,7 @@ from ..targets import Target
 from .entries import PackageFiles
 from .layout import LayoutOptions, check_botocore_services, known_botocore_services
 from .transforms import transform_packages
+from .verdicts import verified_wheels
 from .wheel import read_wheel
 
 
@@ -44,8 +45,14 @@ def _check_botocore_services(config: Config, packages: Sequence[PackageFiles]) -
 def read_packages(
     wheels: Mapping[str, Path], config: Config, target: Target, reporter: Reporter
 ) -> tuple[PackageFiles, ...]:
-    """The layer entries of every wheel in `wheels` (name -> path), in that order."""
+    """The layer entries of every wheel in `wheels` (name -> path), in that order, each wheel
+    verified first (once: the verdict is cached by the wheel's sha256)."""
     options = layout_options(config)
-    packages = tuple(read_wheel(path, options) for path in wheels.values())
+    paths = list(wheels.values())
+    verdicts = verified_wheels(paths)
+    packages = tuple(
+        read_wheel(path, options, verdict=verdict)
+        for path, verdict in zip(paths, verdicts, strict=True)
+    )
     _check_botocore_services(config, packages)
     return transform_packages(packages, config, target, reporter)

@@ -1,66 +1,25 @@
 """Reading a wheel without unpacking it: its members placed by `layout` as entries to copy, and
 its METADATA.
+
+Every member's sha256 comes from a `verify.WheelVerdict` (the wheel checked against its own
+bytes: sizes, CRC-32, RECORD, METADATA), so the entries' sizes and CRCs, which the zip writer
+copies into the layer as they are, are known to be true.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import csv
-import hashlib
-import io
 import os
 import zipfile
-import zlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from ..errors import LambdaLayersError, UnsafeWheelError
+from ..errors import CorruptWheelError, LambdaLayersError
 from .entries import PackageFiles, ZipSourceEntry, entry_overhead
-from .layout import LayoutOptions, layout_wheel
-from .zipformat import CHUNK, COPYABLE_METHODS, FLAG_ENCRYPTED, deflate_stream
-
-_UNIX = 3  # ZipInfo.create_system of archives made on Unix
-_RECORD_HASH_COLUMN = 1  # RECORD rows: path, hash, size
-_RECORD_SIZE_COLUMN = 2
-
-
-def _unix_attr(info: zipfile.ZipInfo) -> int:
-    # The high 16 bits of external_attr hold a Unix mode only when the archiver says it is Unix.
-    return info.external_attr if info.create_system == _UNIX else 0
-
-
-def _record_hashes(zf: zipfile.ZipFile, names: Sequence[str]) -> dict[str, tuple[str, int | None]]:
-    """member -> (sha256 hex, size) from the wheel's RECORD, when the wheel has exactly one."""
-    records = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/RECORD")]
-    if len(records) != 1:
-        return {}
-    text = zf.read(records[0]).decode("utf-8", errors="replace")
-    hashes: dict[str, tuple[str, int | None]] = {}
-    for row in csv.reader(io.StringIO(text)):
-        if len(row) <= _RECORD_HASH_COLUMN or not row[1].startswith("sha256="):
-            continue
-        encoded = row[1][len("sha256=") :]
-        try:
-            digest = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        except (binascii.Error, ValueError):
-            continue
-        if len(digest) != hashlib.sha256().digest_size:
-            continue
-        size = int(row[2]) if len(row) > _RECORD_SIZE_COLUMN and row[2].isdigit() else None
-        hashes[row[0]] = (digest.hex(), size)
-    return hashes
-
-
-def _member_sha256(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
-    digest = hashlib.sha256()
-    with zf.open(info) as member:
-        while chunk := member.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+from .layout import LayoutOptions, Placement, layout_wheel
+from .verify import MAX_TEXT_MEMBER, WheelVerdict, open_wheel, shown, unix_attr, verify_wheel
+from .zipformat import CHUNK, COPYABLE_METHODS, deflate_stream
 
 
 def _deflated_size(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
@@ -73,27 +32,31 @@ def _deflated_size(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
 
 
 def read_wheel(
-    path: str | os.PathLike[str], options: LayoutOptions, *, verify: bool = False
+    path: str | os.PathLike[str], options: LayoutOptions, *, verdict: WheelVerdict | None = None
 ) -> PackageFiles:
     """The layer entries of the wheel at `path`, without unpacking it.
 
-    Member hashes come from the wheel's RECORD (the wheel file itself is hash-verified when it
-    is fetched); members RECORD does not list are hashed here. With `verify`, every kept member
-    is decompressed (which checks its CRC) and compared with RECORD.
+    `verdict` is the wheel's verification (cached by `verdicts.verified_wheel`); without one
+    the wheel is verified here. Unsafe member names are refused before anything is read.
     """
     wheel_path = Path(path)
     try:
         name, version, _, _ = parse_wheel_filename(wheel_path.name)
     except InvalidWheelFilename as exc:
         raise LambdaLayersError(f"{wheel_path} is not a wheel file name: {exc}") from exc
-    try:
-        zf = zipfile.ZipFile(wheel_path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise LambdaLayersError(
-            f"cannot open wheel {wheel_path}: {exc}; delete it so it is downloaded again"
-        ) from exc
-    with zf:
-        entries = _placed_entries(_Wheel(zf, wheel_path), options, verify=verify)
+    with open_wheel(wheel_path) as zf:
+        infos = zf.infolist()
+        placements = layout_wheel(
+            wheel_path.name, [(i.filename, unix_attr(i)) for i in infos], options
+        )
+        if verdict is None:
+            verdict = verify_wheel(wheel_path)
+        if verdict.filename != wheel_path.name:
+            raise ValueError(f"the verdict is about {verdict.filename}, not {wheel_path.name}")
+        entries: list[ZipSourceEntry] = []
+        for info, placement in zip(infos, placements, strict=True):
+            if placement.target is not None:
+                entries.append(_entry(zf, info, placement, verdict=verdict, wheel_path=wheel_path))
     entries.sort(key=lambda e: e.path)
     return PackageFiles(
         name=name,
@@ -105,89 +68,63 @@ def read_wheel(
     )
 
 
-@dataclass(frozen=True)
-class _Wheel:
-    """An open wheel and its path, for reading members and naming it in errors."""
-
-    zf: zipfile.ZipFile
-    path: Path
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-
-def _placed_entries(wheel: _Wheel, options: LayoutOptions, *, verify: bool) -> list[ZipSourceEntry]:
-    """An entry for every member `layout` keeps, in the wheel's member order."""
-    infos = wheel.zf.infolist()
-    placements = layout_wheel(wheel.name, [(i.filename, _unix_attr(i)) for i in infos], options)
-    record = _record_hashes(wheel.zf, [i.filename for i in infos])
-    entries: list[ZipSourceEntry] = []
-    for info, placement in zip(infos, placements, strict=True):
-        if placement.target is None:
-            continue
-        sha = _member_digest(wheel, info, record.get(info.filename), verify=verify)
-        if info.compress_type in COPYABLE_METHODS:
-            out_type, out_size = info.compress_type, info.compress_size
-        else:
-            out_type, out_size = zipfile.ZIP_DEFLATED, _deflated_size(wheel.zf, info)
-        entries.append(
-            ZipSourceEntry(
-                path=placement.target,
-                mode=placement.mode,
-                size=info.file_size,
-                compressed_size=out_size,
-                crc32=info.CRC,
-                compress_type=out_type,
-                wheel_path=wheel.path,
-                member=info.filename,
-                header_offset=info.header_offset,
-                sha256=sha,
-                source_compress_type=info.compress_type,
-            )
+def _entry(
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    placement: Placement,
+    *,
+    verdict: WheelVerdict,
+    wheel_path: Path,
+) -> ZipSourceEntry:
+    """The entry for one kept member: copied raw when its method is stored or deflate, else
+    re-deflated when written."""
+    sha = verdict.members.get(info.filename)
+    if sha is None:
+        raise CorruptWheelError(
+            f"wheel {verdict.filename}: member {shown(info.filename)} was not verified; "
+            "the wheel changed since, fetch it again"
         )
-    return entries
-
-
-def _member_digest(
-    wheel: _Wheel, info: zipfile.ZipInfo, recorded: tuple[str, int | None] | None, *, verify: bool
-) -> str:
-    """The sha256 hex of a member: RECORD's, checked against the member when `verify` (or
-    computed when RECORD does not list it). Encrypted or corrupt members are errors."""
-    if info.flag_bits & FLAG_ENCRYPTED:
-        raise UnsafeWheelError(
-            f'wheel {wheel.name} has an encrypted member "{info.filename}"; '
-            "a wheel cannot be installed from encrypted members, rebuild it"
-        )
-    if recorded is not None and recorded[1] is not None and recorded[1] != info.file_size:
-        raise LambdaLayersError(
-            f'wheel {wheel.name}: RECORD gives "{info.filename}" {recorded[1]} '
-            f"bytes but the member has {info.file_size}; the wheel is corrupt, rebuild it"
-        )
-    if recorded is not None and not verify:
-        return recorded[0]
-    try:
-        sha = _member_sha256(wheel.zf, info)
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
-        raise LambdaLayersError(
-            f'wheel {wheel.name}: cannot read member "{info.filename}": {exc}'
-        ) from exc
-    if recorded is not None and recorded[0] != sha:
-        raise LambdaLayersError(
-            f'wheel {wheel.name}: member "{info.filename}" does not match its '
-            "RECORD hash; the wheel is corrupt or tampered with, fetch it again"
-        )
-    return sha
+    if info.compress_type in COPYABLE_METHODS:
+        out_type, out_size = info.compress_type, info.compress_size
+    else:
+        out_type, out_size = zipfile.ZIP_DEFLATED, _deflated_size(zf, info)
+    assert placement.target is not None
+    return ZipSourceEntry(
+        path=placement.target,
+        mode=placement.mode,
+        size=info.file_size,
+        compressed_size=out_size,
+        crc32=info.CRC,
+        compress_type=out_type,
+        wheel_path=wheel_path,
+        member=info.filename,
+        header_offset=info.header_offset,
+        sha256=sha,
+        source_compress_type=info.compress_type,
+    )
 
 
 def read_metadata(path: str | os.PathLike[str]) -> str:
     """The text of a wheel's `*.dist-info/METADATA` (core metadata), read without unpacking."""
-    with zipfile.ZipFile(path) as zf:
-        names = [
-            n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+    wheel_path = Path(path)
+    with open_wheel(wheel_path) as zf:
+        found = [
+            i
+            for i in zf.infolist()
+            if i.filename.count("/") == 1 and i.filename.endswith(".dist-info/METADATA")
         ]
-        if len(names) != 1:
+        if len(found) != 1:
             raise LambdaLayersError(
-                f"wheel {Path(path).name!r} has {len(names)} .dist-info/METADATA files; expected 1"
+                f"wheel {wheel_path.name!r} has {len(found)} .dist-info/METADATA files; expected 1"
             )
-        return zf.read(names[0]).decode("utf-8", errors="replace")
+        if found[0].file_size > MAX_TEXT_MEMBER:
+            raise CorruptWheelError(
+                f"wheel {wheel_path.name}: {found[0].filename} declares "
+                f"{found[0].file_size:,} bytes; refusing to read it"
+            )
+        try:
+            return zf.read(found[0]).decode("utf-8", errors="replace")
+        except (zipfile.BadZipFile, EOFError, NotImplementedError, ValueError) as exc:
+            raise CorruptWheelError(
+                f"wheel {wheel_path.name}: {found[0].filename} cannot be read ({exc})"
+            ) from None

@@ -12,6 +12,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import ConfigError
 
@@ -113,3 +114,18 @@ def dos_datetime(epoch: int) -> tuple[int, int]:
     dos_time = (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2)
     dos_date = ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday
     return dos_time, dos_date
+
+
+def local_header_at(source: BinaryIO, offset: int) -> tuple[str, int, int] | None:
+    """(name, flags, data offset) of the local file header at `offset` of `source`, or None
+    when no local header starts there. The name is decoded as the header's flags say (UTF-8
+    when bit 11 is set, else cp437, undecodable bytes replaced), as `zipfile` decodes names."""
+    source.seek(offset)
+    header = source.read(LOCAL_HEADER_SIZE)
+    if len(header) != LOCAL_HEADER_SIZE or header[:4] != LOCAL_SIG:
+        return None
+    fields = LOCAL.unpack(header)
+    flags, name_len, extra_len = fields[2], fields[9], fields[10]
+    raw_name = source.read(name_len)
+    name = raw_name.decode("utf-8" if flags & FLAG_UTF8 else "cp437", errors="replace")
+    return name, flags, offset + LOCAL_HEADER_SIZE + name_len + extra_len

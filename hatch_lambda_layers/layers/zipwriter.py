@@ -33,7 +33,6 @@ from .zipformat import (
     END_SIG,
     FLAG_UTF8,
     LOCAL,
-    LOCAL_HEADER_SIZE,
     LOCAL_SIG,
     MADE_BY,
     MAX_32,
@@ -42,6 +41,7 @@ from .zipformat import (
     deflate_stream,
     dos_datetime,
     file_chunks,
+    local_header_at,
     resolve_epoch,
 )
 
@@ -147,23 +147,19 @@ class _ZipWriter:
 
 def _copy_raw(entry: ZipSourceEntry, source: BinaryIO, out: BinaryIO) -> None:
     """Copy the member's compressed bytes from the wheel, after checking its local header."""
-    source.seek(entry.header_offset)
-    header = source.read(LOCAL_HEADER_SIZE)
-    if len(header) != LOCAL_HEADER_SIZE or header[:4] != LOCAL_SIG:
+    header = local_header_at(source, entry.header_offset)
+    if header is None:
         raise LambdaLayersError(
             f'wheel {entry.wheel_path.name}: no local header for "{entry.member}" at offset '
             f"{entry.header_offset}; the wheel changed or is corrupt, fetch it again"
         )
-    fields = LOCAL.unpack(header)
-    flags, name_len, extra_len = fields[2], fields[9], fields[10]
-    raw_name = source.read(name_len)
-    local_name = raw_name.decode("utf-8" if flags & FLAG_UTF8 else "cp437", errors="replace")
+    local_name, _, data_offset = header
     if local_name != entry.member:
         raise UnsafeWheelError(
             f'wheel {entry.wheel_path.name}: local header names "{local_name}" where the '
             f'directory lists "{entry.member}"; refusing an ambiguous wheel'
         )
-    source.seek(extra_len, os.SEEK_CUR)
+    source.seek(data_offset)
     remaining = entry.compressed_size
     while remaining:
         chunk = source.read(min(remaining, CHUNK))

@@ -28,6 +28,7 @@ rates rounded to `RATE_DIGITS` decimals) and round-trips through `read_planfile`
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Container, Mapping
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ else:  # pragma: no cover
 
 FORMAT_VERSION = 1
 PLANFILE_NAME = "lambda-layers.lock"
+# Plan files are untrusted input: a layer name becomes part of file and layer names.
+LAYER_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 RATE_DIGITS = 6
 _HEADER = (
     "# lambda-layers.lock: the layer plan of hatch-lambda-layers. "
@@ -235,6 +238,12 @@ def _layer(raw: object, where: str, owner: dict[str, str], seen: Container[str])
     if not isinstance(raw, Mapping):
         raise _fail(where, "must be a table")
     name = _str(raw, "name", where)
+    if not LAYER_NAME.fullmatch(name):
+        raise _fail(
+            where,
+            f"`name` must be 1 to 64 letters, digits, '-' or '_' (it becomes a file and a layer "
+            f"name), got {name!r}",
+        )
     if name in seen:
         raise _fail(where, f"layer name {name!r} appears twice")
     version = _int_or_none(raw, "version", where)

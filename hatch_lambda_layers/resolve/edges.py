@@ -155,6 +155,7 @@ def edges_from_metadata(
             wheels=p.wheels,
             dependencies=tuple(sorted(edges[p.name])),
             has_sdist=p.has_sdist,
+            sdist=p.sdist,
         )
         for p in graph.packages
         if p.name in edges

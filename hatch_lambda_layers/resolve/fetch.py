@@ -1,11 +1,15 @@
-"""Downloads into a content-addressed cache, sha256-verified.
+"""Downloads into the content-addressed cache (`cache.ContentCache`), sha256-verified.
 
-Layout: ``<cache>/wheels/sha256/<aa>/<hex>/<filename>``. A file only reaches that path by an
-atomic rename after its digest was computed while streaming and compared with the expected one,
-so the path itself certifies the content. A cache hit is therefore re-verified cheaply: the file
-must exist and, when the link records a size, have that size. Pass ``rehash=True`` (or set
-``HATCH_LAMBDA_LAYERS_REHASH=1``) to re-read and re-hash hits as well, e.g. after disk trouble;
-a hit that fails the check is discarded and downloaded again.
+A download streams into a temporary file under ``<cache>/tmp`` while its sha256 is computed;
+only when the digest equals the expected one (the lock's, or the index's) is the file renamed
+into ``<cache>/<kind>/sha256/<aa>/<hex>/<filename>``. A connection that breaks or stalls
+mid-body (`http` bounds every read by a timeout) leaves only the temporary file, which is
+deleted; the download is tried again up to `STREAM_ATTEMPTS` times, then fails naming the URL.
+
+A cache hit is trusted by the stat facts its sidecar recorded when it was stored, and re-hashed
+whenever any of them changed (see `cache`): a wheel replaced in the cache by other bytes of the
+same size is noticed, reported through ``warn`` and downloaded again. Pass ``rehash=True`` (or
+set ``HATCH_LAMBDA_LAYERS_REHASH=1``) to re-hash every hit regardless.
 """
 
 from __future__ import annotations
@@ -13,38 +17,24 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import IO
 
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from ..digests import file_sha256
 from ..errors import FetchError, HashMismatchError
 from ..progress import FetchProgress
+from .cache import CACHE_DIR_ENV, ContentCache, checked_filename, default_cache_dir, is_sha256
 from .graph import WheelLink
-from .http import STREAM_ATTEMPTS, HttpSession, Session, local_path, redact_url
+from .http import STREAM_ATTEMPTS, HttpSession, Session, explain, local_path, redact_url
 
-CACHE_DIR_ENV = "HATCH_LAMBDA_LAYERS_CACHE_DIR"
-
+__all__ = ["CACHE_DIR_ENV", "REHASH_ENV", "default_cache_dir", "fetch_bytes", "fetch_wheels"]
 
 REHASH_ENV = "HATCH_LAMBDA_LAYERS_REHASH"
-
-
-def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``$HATCH_LAMBDA_LAYERS_CACHE_DIR``, else ``$XDG_CACHE_HOME/hatch-lambda-layers``."""
-    env = os.environ if environ is None else environ
-    explicit = env.get(CACHE_DIR_ENV)
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = env.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-    return base / "hatch-lambda-layers"
 
 
 class _Tracker:
@@ -77,49 +67,9 @@ class _Tracker:
                 )
 
 
-def _checked_filename(filename: str) -> str:
-    if (
-        not filename
-        or filename != os.path.basename(filename)
-        or "/" in filename
-        or "\\" in filename
-        or filename.startswith(".")
-    ):
-        raise FetchError(f"refusing to store a download named {filename!r}: not a plain file name")
-    return filename
-
-
-@dataclass
-class _Cache:
-    root: Path
-    rehash: bool = False
-
-    def path(self, kind: str, sha256: str, filename: str) -> Path:
-        return self.root / kind / "sha256" / sha256[:2] / sha256 / filename
-
-    def temp_file(self) -> tuple[IO[bytes], Path]:
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
-        return os.fdopen(fd, "wb"), Path(name)
-
-    def hit(self, path: Path, sha256: str, size: int | None) -> bool:
-        try:
-            actual_size = path.stat().st_size
-        except OSError:
-            return False
-        ok = size is None or actual_size == size
-        if ok and self.rehash:
-            ok = file_sha256(path) == sha256
-        if not ok:
-            with contextlib.suppress(OSError):
-                path.unlink()
-        return ok
-
-
 def _download(
     session: Session,
-    cache: _Cache,
+    cache: ContentCache,
     kind: str,
     url: str,
     filename: str,
@@ -139,14 +89,12 @@ def _download(
                     f"{expected}, got {actual}; the file on the index changed or the lock is "
                     f"stale: re-lock, or check the index"
                 )
-            dest = cache.path(kind, actual, filename)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, dest)
-            return dest
+            return cache.store(tmp, kind, actual, filename, sha256=actual)
         except (ProtocolError, ReadTimeoutError) as exc:
             if attempt + 1 == STREAM_ATTEMPTS:
                 raise FetchError(
-                    f"download of {filename} from {redact_url(url)} failed: {exc}"
+                    f"download of {filename} from {redact_url(url)} failed {STREAM_ATTEMPTS} "
+                    f"times: {explain(exc)}"
                 ) from exc
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -197,6 +145,19 @@ def _rehash_default(rehash: bool | None) -> bool:
     return os.environ.get(REHASH_ENV, "").lower() in ("1", "true", "yes")
 
 
+def _expected_sha256(value: str | None, filename: str) -> str | None:
+    """`value` lowercased, after checking it is a sha256 hex digest (it becomes a path)."""
+    if value is None:
+        return None
+    digest = value.lower()
+    if not is_sha256(digest):
+        raise FetchError(
+            f"the sha256 given for {filename} is {value!r}, not 64 hexadecimal digits; "
+            "the lock file or index page is corrupt: re-lock"
+        )
+    return digest
+
+
 def fetch_bytes(
     url: str,
     filename: str,
@@ -207,28 +168,21 @@ def fetch_bytes(
     http: Session | None = None,
 ) -> bytes:
     """A small file (e.g. PEP 658 metadata), verified when ``sha256`` is given and cached then."""
-    cache = _Cache(cache_dir or default_cache_dir())
+    cache = ContentCache(cache_dir or default_cache_dir())
     session = http or HttpSession()
-    name = _checked_filename(filename)
-    if sha256 is not None:
-        cached = cache.path(kind, sha256.lower(), name)
-        if cache.hit(cached, sha256.lower(), None):
+    name = checked_filename(filename)
+    expected = _expected_sha256(sha256, name)
+    if expected is not None:
+        cached = cache.lookup(kind, expected, name, sha256=expected)
+        if cached is not None:
             return cached.read_bytes()
     path = _download(
-        session,
-        cache,
-        kind,
-        url,
-        name,
-        expected=sha256 and sha256.lower(),
-        tracker=None,
-        known_size=None,
+        session, cache, kind, url, name, expected=expected, tracker=None, known_size=None
     )
     data = path.read_bytes()
-    if sha256 is None:
+    if expected is None:
         # Unverified bytes are not kept: the path would certify a hash nobody asked for.
-        with contextlib.suppress(OSError):
-            path.unlink()
+        ContentCache.discard(path)
     return data
 
 
@@ -241,36 +195,46 @@ def fetch_wheels(
     progress: Callable[[FetchProgress], None] | None = None,
     allow_unhashed: bool = False,
     rehash: bool | None = None,
+    warn: Callable[[str], None] | None = None,
+    kind: str = "wheels",
 ) -> dict[str, Path]:
-    """Download (or find in the cache) every wheel; return ``{filename: local path}``.
+    """Download (or find in the cache) every file; return ``{filename: local path}``.
 
-    All links are checked before anything is downloaded. Without a sha256 a link is refused
-    unless ``allow_unhashed`` (then the digest is computed and the file stored under it). A
-    digest mismatch raises :class:`HashMismatchError` and leaves nothing in the cache. When
-    several downloads fail, the error of the first failing link (in input order) is raised.
+    All links are checked before anything is downloaded: plain file names, and sha256 values
+    that are hex digests. Without a sha256 a link is refused unless ``allow_unhashed`` (then
+    the digest is computed and the file stored under it). A digest mismatch raises
+    :class:`HashMismatchError` and leaves nothing in the cache. A cache entry found altered is
+    reported to ``warn`` and downloaded again. When several downloads fail, the error of the
+    first failing link (in input order) is raised. ``kind`` names the cache's sub-directory
+    (``wheels``, ``sdists``).
     """
     unique = _unique_links(links, allow_unhashed=allow_unhashed)
     if not unique:
         return {}
-    cache = _Cache(cache_dir or default_cache_dir(), rehash=_rehash_default(rehash))
+    cache = ContentCache(
+        cache_dir or default_cache_dir(), rehash=_rehash_default(rehash), warn=warn
+    )
     session: Session = http or HttpSession()
     total_bytes = sum(link.size or 0 for link in unique.values())
     tracker = _Tracker(len(unique), total_bytes, progress)
-    return _run_all(unique, lambda link: _fetch_wheel(session, cache, tracker, link), max_workers)
+    return _run_all(
+        unique, lambda link: _fetch_one(session, cache, tracker, link, kind), max_workers
+    )
 
 
 def _unique_links(links: Sequence[WheelLink], *, allow_unhashed: bool) -> dict[str, WheelLink]:
     """filename -> link, after checking every name and hash; a repeated name keeps its first."""
     unique: dict[str, WheelLink] = {}
     for link in links:
-        _checked_filename(link.filename)
-        if link.sha256 is None and not allow_unhashed:
+        checked_filename(link.filename)
+        expected = _expected_sha256(link.sha256, link.filename)
+        if expected is None and not allow_unhashed:
             raise FetchError(
                 f"no sha256 for {link.filename}; lock files must carry hashes "
                 f"(re-lock with a tool that records them, e.g. `uv lock`)"
             )
         previous = unique.setdefault(link.filename, link)
-        if previous.sha256 and link.sha256 and previous.sha256.lower() != link.sha256.lower():
+        if previous.sha256 and expected and previous.sha256.lower() != expected:
             raise FetchError(
                 f"{link.filename} is listed twice with different sha256 "
                 f"({previous.sha256} and {link.sha256}); fix the lock file"
@@ -278,12 +242,14 @@ def _unique_links(links: Sequence[WheelLink], *, allow_unhashed: bool) -> dict[s
     return unique
 
 
-def _fetch_wheel(session: Session, cache: _Cache, tracker: _Tracker, link: WheelLink) -> Path:
-    """One wheel from the cache when it is there intact, else downloaded into it."""
+def _fetch_one(
+    session: Session, cache: ContentCache, tracker: _Tracker, link: WheelLink, kind: str
+) -> Path:
+    """One file from the cache when it is there intact, else downloaded into it."""
     expected = link.sha256.lower() if link.sha256 else None
     if expected is not None:
-        cached = cache.path("wheels", expected, link.filename)
-        if cache.hit(cached, expected, link.size):
+        cached = cache.lookup(kind, expected, link.filename, sha256=expected, size=link.size)
+        if cached is not None:
             size = cached.stat().st_size
             extra_total = size if link.size is None else 0
             tracker.update(link.filename, files=1, done=size, total=extra_total, force=True)
@@ -291,7 +257,7 @@ def _fetch_wheel(session: Session, cache: _Cache, tracker: _Tracker, link: Wheel
     path = _download(
         session,
         cache,
-        "wheels",
+        kind,
         link.url,
         link.filename,
         expected=expected,

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class WheelLink:
-    """One wheel file of a pinned distribution, as a lock file or an index lists it."""
+    """One file of a pinned distribution (a wheel, or its sdist), as a lock file or an index
+    lists it."""
 
     filename: str
     url: str
@@ -45,6 +46,7 @@ class PinnedPackage:
     wheels: tuple[WheelLink, ...] = ()
     dependencies: tuple[NormalizedName, ...] = ()
     has_sdist: bool = False
+    sdist: WheelLink | None = None  # where the sdist is, when the lock or index says
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,15 @@ A single urllib3 pool manager (a proxy manager for hosts the ``HTTP(S)_PROXY`` v
 through a proxy) with retries and timeouts, basic auth taken from ``user:pass@`` in URLs (or
 ``~/.netrc``) and sent as a header, never left in a URL that could end up in a message.
 ``file://`` URLs and plain local paths are read from disk through the same interface.
+
+No wait is without end: connecting and every single read (headers, and each block of a body)
+time out after ``$HATCH_LAMBDA_LAYERS_HTTP_TIMEOUT`` seconds (default 30); a connection error,
+a timeout or a 429/5xx answer is retried ``$HATCH_LAMBDA_LAYERS_HTTP_RETRIES`` times (default
+3) with exponential backoff (0.5 s, 1 s, 2 s...; a server's ``Retry-After`` is honoured up to
+10 s); a body that breaks or stalls midway is fetched again from the start up to
+`STREAM_ATTEMPTS` times. Then the request fails with a one-line error naming the (redacted) URL.
+A server that accepts the connection and never answers therefore fails after about
+(retries + 1) x timeout plus the backoff.
 """
 
 from __future__ import annotations
@@ -25,12 +34,82 @@ import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from ..errors import FetchError
+from ..errors import ConfigError, FetchError
 
 CHUNK_SIZE = 256 * 1024
 
 
 STREAM_ATTEMPTS = 3  # whole-body retries after a connection dropped mid-stream
+
+
+TIMEOUT_ENV = "HATCH_LAMBDA_LAYERS_HTTP_TIMEOUT"
+
+
+RETRIES_ENV = "HATCH_LAMBDA_LAYERS_HTTP_RETRIES"
+
+
+DEFAULT_TIMEOUT = 30.0  # seconds, for connecting and for every read
+
+
+DEFAULT_RETRIES = 3
+
+
+MAX_RETRY_AFTER = 10.0  # seconds: the longest Retry-After this client waits for
+
+
+MAX_RETRIES = 20
+
+
+def _env_number(environ: Mapping[str, str], name: str, default: float, *, integer: bool) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        value = -1
+    upper = MAX_RETRIES if integer else 3600
+    if not (0 <= value <= upper) or (not integer and value == 0):
+        kind = f"a whole number from 0 to {upper}" if integer else "a number of seconds above 0"
+        raise ConfigError(f"{name} must be {kind}, got {raw!r}")
+    return value
+
+
+def http_timeout(environ: Mapping[str, str] | None = None) -> urllib3.Timeout:
+    """Connect and per-read timeouts: ``$HATCH_LAMBDA_LAYERS_HTTP_TIMEOUT`` seconds or 30."""
+    env = os.environ if environ is None else environ
+    seconds = _env_number(env, TIMEOUT_ENV, DEFAULT_TIMEOUT, integer=False)
+    return urllib3.Timeout(connect=seconds, read=seconds)
+
+
+class _BoundedRetry(urllib3.Retry):
+    """urllib3's Retry with the server's Retry-After capped at `MAX_RETRY_AFTER` seconds."""
+
+    def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
+        value = super().get_retry_after(response)
+        return None if value is None else min(value, MAX_RETRY_AFTER)
+
+
+def http_retries(environ: Mapping[str, str] | None = None) -> urllib3.Retry:
+    """Retries of connection errors, timeouts and 429/5xx answers, with backoff:
+    ``$HATCH_LAMBDA_LAYERS_HTTP_RETRIES`` times or 3."""
+    env = os.environ if environ is None else environ
+    count = int(_env_number(env, RETRIES_ENV, DEFAULT_RETRIES, integer=True))
+    return _BoundedRetry(
+        total=count, backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504)
+    )
+
+
+def explain(reason: object) -> str:
+    """`reason` (an exception or text) on one line, with a hint when it is a timeout."""
+    text = " ".join(str(reason).split())
+    hint = f" (set {TIMEOUT_ENV} to wait longer)" if "timed out" in text.lower() else ""
+    return text + hint
+
+
+def _failure(url: str, reason: object) -> str:
+    """The one-line message for a request that failed after its retries."""
+    return f"could not fetch {redact_url(url)}: {explain(reason)}"
 
 
 def redact_url(url: str) -> str:
@@ -147,10 +226,8 @@ class HttpSession:
         use_netrc: bool = True,
     ) -> None:
         env = os.environ if environ is None else environ
-        self._retries = retries or urllib3.Retry(
-            total=5, backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504)
-        )
-        self._timeout = timeout or urllib3.Timeout(connect=15.0, read=60.0)
+        self._retries = retries or http_retries(env)
+        self._timeout = timeout or http_timeout(env)
         self._maxsize = maxsize
         self._proxies, self._no_proxy = _proxy_settings(env)
         self._netrc_file = (env.get("NETRC") or str(Path.home() / ".netrc")) if use_netrc else None
@@ -239,8 +316,7 @@ class HttpSession:
                 decode_content=True,
             )
         except Urllib3Error as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise FetchError(f"could not fetch {redact_url(url)}: {reason}") from exc
+            raise FetchError(_failure(url, getattr(exc, "reason", None) or exc)) from exc
         try:
             lowered = {k.lower(): v for k, v in response.headers.items()}
             yield Response(
@@ -263,7 +339,7 @@ class HttpSession:
                     return Fetched(response.url, response.status, response.content_type, body)
             except (ProtocolError, ReadTimeoutError) as exc:
                 if attempt + 1 == STREAM_ATTEMPTS:
-                    raise FetchError(f"could not fetch {redact_url(url)}: {exc}") from exc
+                    raise FetchError(_failure(url, exc)) from exc
         raise AssertionError("unreachable")
 
 

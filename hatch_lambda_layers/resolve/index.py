@@ -41,6 +41,9 @@ __all__ = [
 ]
 
 
+MAX_METADATA_BYTES = 64 * 1024 * 1024  # a METADATA file is read whole: bounded
+
+
 def read_wheel_metadata(path: Path, filename: str) -> str:
     """The ``*.dist-info/METADATA`` text inside a wheel file."""
     try:
@@ -57,8 +60,13 @@ def read_wheel_metadata(path: Path, filename: str) -> str:
                 ] or candidates
             if not candidates:
                 raise FetchError(f"{filename} has no .dist-info/METADATA; the wheel is broken")
-            return archive.read(sorted(candidates)[0]).decode("utf-8", errors="replace")
-    except zipfile.BadZipFile as exc:
+            info = archive.getinfo(sorted(candidates)[0])
+            if info.file_size > MAX_METADATA_BYTES:
+                raise FetchError(f"{filename}: its METADATA declares {info.file_size:,} bytes")
+            return archive.read(info).decode("utf-8", errors="replace")
+    except UnicodeDecodeError:
+        raise FetchError(f"{filename} has a member name that is not valid UTF-8") from None
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
         raise FetchError(f"{filename} is not a valid wheel (zip) file: {exc}") from exc
 
 
@@ -263,10 +271,20 @@ class IndexClient:
             except FetchError:
                 pass  # advertised but unavailable: fall back to the wheel itself
         if not file.is_wheel:
-            raise FetchError(f"cannot read metadata of {file.filename}: only wheels are supported")
+            return self._sdist_metadata(file)
         path = fetch_wheels(
             [file.link()], cache_dir=self.cache_dir, http=self.http, allow_unhashed=True
         )[file.filename]
         if not file.sha256:
             self._remember_digest(file, path)
         return read_wheel_metadata(path, file.filename)
+
+    def _sdist_metadata(self, file: IndexFile) -> str:
+        """METADATA of the pure-Python wheel built from the sdist `file` (cached)."""
+        from .sdist import SdistBuild, built_wheel, is_sdist
+
+        if not is_sdist(file.filename):
+            raise FetchError(f"cannot read metadata of {file.filename}: not a wheel or an sdist")
+        options = SdistBuild(cache_dir=self.cache_dir, http=self.http, settings=self.settings)
+        wheel = built_wheel(file.link(), options, allow_unhashed=True)
+        return read_wheel_metadata(wheel, wheel.name)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import Config
-from ..errors import NoCompatibleWheelError
+from ..errors import ConfigError, NoCompatibleWheelError, SdistBuildError
 from ..progress import FetchProgress
 from ..reporting import Reporter
 from ..targets import Target
@@ -18,7 +18,9 @@ from .edges import edges_from_metadata
 from .fetch import fetch_wheels
 from .graph import DependencyGraph, PinnedPackage, WheelLink, select_wheel
 from .http import local_path
+from .indexconfig import IndexSettings
 from .locks import read_lock, registry_urls
+from .sdist import SdistBuild, built_wheel
 
 if TYPE_CHECKING:
     from .index import IndexClient
@@ -37,20 +39,31 @@ class SharedIndex:
         self._lock_path = lock_path
         self._client: IndexClient | None = None
 
+    def settings(self) -> IndexSettings:
+        """The index settings; `ConfigError` when no index is configured anywhere."""
+        from .indexconfig import discover_index_settings
+
+        urls = registry_urls(self._lock_path) if self._lock_path is not None else ()
+        if urls:
+            return IndexSettings(index_urls=urls)
+        return discover_index_settings(self._config, self._root)
+
     def get(self) -> IndexClient:
         """The client; `ConfigError` when no index is configured anywhere."""
         if self._client is None:
             from .index import IndexClient
-            from .indexconfig import IndexSettings, discover_index_settings
 
-            urls = registry_urls(self._lock_path) if self._lock_path is not None else ()
-            settings = (
-                IndexSettings(index_urls=urls)
-                if urls
-                else discover_index_settings(self._config, self._root)
-            )
-            self._client = IndexClient(settings)
+            self._client = IndexClient(self.settings())
         return self._client
+
+    def sdist_build(self, reporter: Reporter) -> SdistBuild:
+        """How sdists are built: with the index settings when there are some, else with the
+        installers' own configuration."""
+        try:
+            settings: IndexSettings | None = self.settings()
+        except ConfigError:
+            settings = None
+        return SdistBuild(settings=settings, warn=reporter.warning)
 
     def close(self) -> None:
         if self._client is not None:
@@ -83,20 +96,41 @@ def load_graph(
     graph = read_lock(lock_path, target, project_name=project_name)
     if graph.edges_known:
         return graph
-    metadata = _metadata_for(graph.packages, target, reporter.download_progress())
+    metadata = _metadata_for(
+        graph.packages, target, reporter.download_progress(), index.sdist_build(reporter)
+    )
     return edges_from_metadata(graph, metadata, target, requirements, project_name=project_name)
 
 
 def _metadata_for(
-    packages: Sequence[PinnedPackage], target: Target, progress: Progress
+    packages: Sequence[PinnedPackage], target: Target, progress: Progress, sdists: SdistBuild
 ) -> dict[str, str]:
-    """METADATA of each pinned wheel. Packages without wheels (git, sdist-only) have none;
-    `edges_from_metadata` accepts that, and `select_wheel` reports them only if bundled."""
+    """METADATA of each pinned wheel (built from the sdist for a package that has only one).
+    Packages with neither (git, directories) have none; `edges_from_metadata` accepts that,
+    and `select_wheel` reports them only if bundled."""
     from ..layers.wheel import read_metadata
 
     links = {p.name: select_wheel(p, target) for p in packages if p.wheels}
     paths = fetch_wheels(list(links.values()), progress=progress)
-    return {name: read_metadata(paths[link.filename]) for name, link in links.items()}
+    metadata: dict[str, str] = {
+        name: read_metadata(paths[link.filename]) for name, link in links.items()
+    }
+    for name, wheel in _built_from_sdists(packages, sdists).items():
+        metadata[name] = read_metadata(wheel)
+    return metadata
+
+
+def _sdist_only(package: PinnedPackage) -> bool:
+    return not package.wheels and package.sdist is not None
+
+
+def _built_from_sdists(packages: Sequence[PinnedPackage], sdists: SdistBuild) -> dict[str, Path]:
+    """name -> the wheel built from its sdist, for every package that publishes only one."""
+    return {
+        p.name: built_wheel(p.sdist, sdists, allow_unhashed=local_path(p.sdist.url) is not None)
+        for p in packages
+        if p.sdist is not None and _sdist_only(p)
+    }
 
 
 def _links(
@@ -119,13 +153,28 @@ def _links(
 def fetch_bundled(
     packages: Sequence[PinnedPackage], target: Target, reporter: Reporter, index: SharedIndex
 ) -> Mapping[str, Path]:
-    """Package name -> its wheel for `target`, fetched into the verified cache."""
-    links = _links(packages, target, index)
+    """Package name -> its wheel for `target`, fetched into the verified cache, or built from
+    the sdist of a package that publishes only one (pure-Python results only; the build
+    requirements come from `index`'s settings)."""
+    sdists = index.sdist_build(reporter)
+    links = _links([p for p in packages if not _sdist_only(p)], target, index)
     reporter.waiting(f"Fetching {len(links)} wheels")
     paths = fetch_wheels(
         list(links.values()),
         progress=reporter.download_progress(),
+        warn=reporter.warning,
         # uv records no hashes for wheels on local disk (find-links, path sources).
         allow_unhashed=all(w.sha256 or local_path(w.url) for w in links.values()),
     )
-    return {name: paths[link.filename] for name, link in links.items()}
+    wheels: dict[str, Path] = {name: paths[link.filename] for name, link in links.items()}
+    built = [p for p in packages if _sdist_only(p)]
+    if built:
+        reporter.waiting(f"Building {len(built)} wheels from sdists")
+    for name, wheel in _built_from_sdists(built, sdists).items():
+        if target.wheel_rank(wheel.name) is None:
+            raise SdistBuildError(
+                f"the wheel built from the sdist of {name}, {wheel.name}, cannot be loaded by "
+                f"{target.describe()}; lock a release that ships a wheel for it"
+            )
+        wheels[name] = wheel
+    return {p.name: wheels[p.name] for p in packages}

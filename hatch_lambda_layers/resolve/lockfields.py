@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
@@ -20,10 +19,6 @@ from packaging.version import InvalidVersion, Version
 
 from ..errors import LockError
 
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - exercised on Python 3.10 only
-    pass
 if TYPE_CHECKING:
     from ..targets import Target
 
@@ -31,6 +26,41 @@ if TYPE_CHECKING:
 UV_LOCK = "uv.lock"
 PYLOCK = "pylock.toml"
 UNKNOWN_VERSION = "unknown"  # directory/VCS packages may be locked without a version
+
+
+_T = TypeVar("_T")
+
+
+_KINDS = {str: "a string", int: "an integer", list: "an array", dict: "a table"}
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."  # noqa: PLR2004
+
+
+def typed_field(table: Mapping[str, Any], key: str, kind: type[_T], where: str) -> _T | None:
+    """``table[key]`` when absent (None) or of `kind`; else a `LockError` naming `where` and
+    the key, e.g. ``uv.lock: package x 1.0 wheels[0]: `url` must be a string, got 5``."""
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        expected = _KINDS.get(kind, kind.__name__)
+        raise LockError(f"{where}: `{key}` must be {expected}, got {_shown(value)}")
+    return value
+
+
+def string_list(table: Mapping[str, Any], key: str, where: str) -> list[str]:
+    """``table[key]`` as a list of strings (empty when absent); else a `LockError`."""
+    value = typed_field(table, key, list, where) or []
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise LockError(f"{where}: `{key}[{index}]` must be a string, got {_shown(item)}")
+    return value
+
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def file_url(base_dir: Path, path: str) -> str:
@@ -110,9 +140,11 @@ def parse_marker(text: str, where: str) -> Marker:
         raise LockError(f"{where} has an invalid marker {text!r}: {exc}") from exc
 
 
-def holds(env: MarkerEnv, text: str | None, where: str, *, extras: Iterable[str] = ()) -> bool:
-    if not text:
+def holds(env: MarkerEnv, text: object, where: str, *, extras: Iterable[str] = ()) -> bool:
+    if text is None or text == "":
         return True
+    if not isinstance(text, str):
+        raise LockError(f"{where}: a marker must be a string, got {_shown(text)}")
     marker = parse_marker(text, where)
     try:
         return env.evaluate(marker, extras=extras)
@@ -121,17 +153,32 @@ def holds(env: MarkerEnv, text: str | None, where: str, *, extras: Iterable[str]
 
 
 def sha256_of(
-    hashes: Mapping[str, str], *, file: str, package: str, filename: str, remote: bool, lock: str
+    hashes: Mapping[str, object],
+    *,
+    file: str,
+    package: str,
+    filename: str,
+    remote: bool,
+    lock: str,
+    what: str = "wheel",
 ) -> str | None:
+    """The file's sha256 hex digest from a lock's `hashes`, checked to be one (it becomes a
+    cache path); None for a local file the lock records no hash for."""
     digest = hashes.get("sha256")
     if digest:
+        if not isinstance(digest, str) or not _SHA256_HEX.fullmatch(digest.lower()):
+            raise LockError(
+                f"{file}: package {package} {what} {filename} has sha256 {_shown(digest)}, which "
+                f"is not a sha256 digest (64 hexadecimal digits); the lock file is corrupt: "
+                f"re-create it"
+            )
         return digest.lower()
     if not remote:
         # Files on the local disk (find-links directories, path sources): uv records no hash
         # for them, and a re-lock would not add one; the fetcher hashes what it reads.
         return None
     raise LockError(
-        f"{file}: package {package} wheel {filename} has no sha256 hash; re-lock with hashes "
+        f"{file}: package {package} {what} {filename} has no sha256 hash; re-lock with hashes "
         f"({lock})"
     )
 

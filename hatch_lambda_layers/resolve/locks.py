@@ -90,8 +90,13 @@ def read_lock(
         )
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LockError(f"{path}: cannot read the lock file: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise LockError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            f"a lock file is UTF-8 TOML: regenerate it"
+        ) from None
+    except OSError as exc:
+        raise LockError(f"{path}: cannot read the lock file: {exc.strerror or exc}") from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -9,6 +9,7 @@ rebuilt from each wheel's METADATA (`edges.edges_from_metadata`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,10 @@ def graph_from_pylock(
     lock_env = _lock_environment(lock, target, extras, file_name)
     selected = _select(lock, lock_env, target, file_name)
     own = selected.pop(canonicalize_name(project_name), None)
-    return _pylock_graph(selected, own, canonicalize_name(project_name), base_dir, file_name)
+    listed = frozenset(p.name for p in lock.packages)
+    return _pylock_graph(
+        _Selection(selected, listed, canonicalize_name(project_name), file_name), own, base_dir
+    )
 
 
 def _check_coverage(lock: Pylock, target: Target, file_name: str) -> None:
@@ -131,23 +135,29 @@ def _select(
     return selected
 
 
-def _pylock_graph(
-    selected: Mapping[NormalizedName, Package],
-    own: Package | None,
-    project: NormalizedName,
-    base_dir: Path,
-    file_name: str,
-) -> DependencyGraph:
+@dataclass(frozen=True)
+class _Selection:
+    """The packages selected for the target (name -> entry), every name the lock lists (in
+    any environment), the project's name and the lock's file name."""
+
+    selected: Mapping[NormalizedName, Package]
+    listed: frozenset[NormalizedName]
+    project: NormalizedName
+    file_name: str
+
+
+def _pylock_graph(selection: _Selection, own: Package | None, base_dir: Path) -> DependencyGraph:
     """The selected packages (the project's own entry, `own`, taken out) as a graph.
 
     Without recorded edges every package is a root and `edges_known` is false.
     """
+    selected, file_name = selection.selected, selection.file_name
     has_edges = any(p.dependencies is not None for p in selected.values()) or (
         own is not None and own.dependencies is not None
     )
     packages: list[PinnedPackage] = []
     for _, package in sorted(selected.items(), key=lambda item: item[0]):
-        deps = _pylock_edges(package, selected, project) if has_edges else ()
+        deps = _pylock_edges(package, selection) if has_edges else ()
         packages.append(_pylock_package(package, deps, base_dir, file_name))
     if not has_edges:
         return DependencyGraph(
@@ -157,7 +167,7 @@ def _pylock_graph(
             edges_known=False,
         )
     if own is not None and own.dependencies is not None:
-        roots = _pylock_edges(own, selected, project)
+        roots = _pylock_edges(own, selection)
         return pruned(DependencyGraph(roots=roots, packages=tuple(packages), source=file_name))
     # No entry for the project itself: the packages nothing else needs are its roots. A
     # dependency it shares with another package is then not a root; the pipeline can make
@@ -167,17 +177,23 @@ def _pylock_graph(
     return DependencyGraph(roots=roots, packages=tuple(packages), source=file_name)
 
 
-def _pylock_edges(
-    package: Package, selected: Mapping[NormalizedName, Package], project: NormalizedName
-) -> tuple[NormalizedName, ...]:
+def _pylock_edges(package: Package, selection: _Selection) -> tuple[NormalizedName, ...]:
+    """The selected packages `package` depends on. A dependency on a package the lock does not
+    list at all is an error; one listed only for other environments is not an edge here."""
     deps: set[NormalizedName] = set()
-    for dep in package.dependencies or ():
+    for index, dep in enumerate(package.dependencies or ()):
         name = dep.get("name")
+        where = f"{selection.file_name}: package {package.name} dependencies[{index}]"
         if not isinstance(name, str):
-            continue
+            raise LockError(f"{where}: `name` must be a string, got {name!r}; re-create the lock")
         canonical = canonicalize_name(name)
-        chosen = selected.get(canonical)
-        if chosen is None or canonical == project:
+        if canonical not in selection.listed and canonical != selection.project:
+            raise LockError(
+                f"{where} is {name}, which the lock does not list; the lock is incomplete: "
+                f"re-create it"
+            )
+        chosen = selection.selected.get(canonical)
+        if chosen is None or canonical == selection.project:
             continue  # an entry for another environment
         version = dep.get("version")
         if (
@@ -211,6 +227,7 @@ def _pylock_package(
 ) -> PinnedPackage:
     wheels = [_pylock_wheel(w, package, base_dir, file_name) for w in package.wheels or ()]
     has_sdist = package.sdist is not None
+    sdist = _pylock_sdist(package, base_dir, file_name)
     archive = package.archive
     if archive is not None:
         location = archive.url or archive.path or ""
@@ -232,4 +249,24 @@ def _pylock_package(
         wheels=tuple(wheels),
         dependencies=tuple(deps),
         has_sdist=has_sdist,
+        sdist=sdist,
     )
+
+
+def _pylock_sdist(package: Package, base_dir: Path, file_name: str) -> WheelLink | None:
+    """The package's `sdist` table as a link, when it says where the file is."""
+    sdist = package.sdist
+    if sdist is None or not (sdist.url or sdist.path):
+        return None
+    url = sdist.url or file_url(base_dir, sdist.path or "")
+    filename = sdist.name or (url_filename(url) if sdist.url else Path(sdist.path or "").name)
+    sha256 = sha256_of(
+        sdist.hashes,
+        file=file_name,
+        package=f"{package.name} {package.version or UNKNOWN_VERSION}",
+        filename=filename,
+        remote=is_remote(url),
+        lock="re-create the lock file with sha256 hashes",
+        what="sdist",
+    )
+    return WheelLink(filename=filename, url=url, sha256=sha256, size=sdist.size)

@@ -1,8 +1,10 @@
 """Resolution for one Lambda target with resolvelib, when there is no lock file.
 
-Only wheels count: nothing can be built from an sdist for Lambda here, so a version is a
-candidate when it has at least one wheel the target loads, that wheel is not yanked (unless the
-requirement pins ``==`` that version), and its ``Requires-Python`` admits the target's Python.
+A version is a candidate when it has at least one wheel the target loads, that wheel is not
+yanked (unless the requirement pins ``==`` that version), and its ``Requires-Python`` admits the
+target's Python. A project that publishes no wheel at all (only sdists) has its sdists as
+candidates instead, each built into a pure-Python wheel (`sdist`) for its metadata and for the
+layer; a project with wheels never falls back to building one of its sdists.
 Candidates come newest first; pre-releases only when a specifier asks for one.
 
 Extras follow resolvelib's usual pattern: ``name[extra]`` is its own identifier whose candidate
@@ -26,9 +28,11 @@ from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
+    InvalidSdistFilename,
     InvalidWheelFilename,
     NormalizedName,
     canonicalize_name,
+    parse_sdist_filename,
     parse_wheel_filename,
 )
 from packaging.version import Version
@@ -96,6 +100,7 @@ class _Candidate:
     version: Version
     extras: frozenset[NormalizedName] = frozenset()
     wheels: tuple[IndexFile, ...] = field(default=(), compare=False)
+    sdist: IndexFile | None = field(default=None, compare=False)  # when it has no wheels
 
     @property
     def identifier(self) -> str:
@@ -144,6 +149,7 @@ class _VersionInfo:
     wheels: list[IndexFile] = field(default_factory=list)
     compatible: list[IndexFile] = field(default_factory=list)
     python_excluded: list[IndexFile] = field(default_factory=list)
+    sdists: list[IndexFile] = field(default_factory=list)
 
 
 class _Provider(AbstractProvider[_Requirement, _Candidate, str]):
@@ -166,6 +172,9 @@ class _Provider(AbstractProvider[_Requirement, _Candidate, str]):
         has_sdist = False
         for file in page.files:
             if not file.is_wheel:
+                sdist_version = _sdist_version(file.filename, name)
+                if sdist_version is not None and _python_ok(file.requires_python, self.python):
+                    table[sdist_version].sdists.append(file)
                 has_sdist = has_sdist or project_of(file.filename) == name
                 continue
             try:
@@ -183,7 +192,7 @@ class _Provider(AbstractProvider[_Requirement, _Candidate, str]):
             else:
                 info.python_excluded.append(file)
         self._versions[name] = dict(table)
-        self.sdist_only[name] = has_sdist and not table
+        self.sdist_only[name] = has_sdist and not any(info.wheels for info in table.values())
         return self._versions[name]
 
     def _usable_files(self, info: _VersionInfo, allow_yanked: bool) -> list[IndexFile]:
@@ -247,14 +256,20 @@ class _Provider(AbstractProvider[_Requirement, _Candidate, str]):
         extras = reqs[0].extras
         allow_pre = any(r.specifier.prereleases for r in reqs)
         matches: list[_Candidate] = []
-        for version, info in sorted(self.versions(name).items(), reverse=True):
+        versions = self.versions(name)
+        sdist_only = not any(info.wheels for info in versions.values())
+        for version, info in sorted(versions.items(), reverse=True):
             if version in bad or (version.is_prerelease and not allow_pre):
                 continue
             if not all(r.specifier.contains(version, prereleases=True) for r in reqs):
                 continue
-            files = self._usable_files(info, allow_yanked=any(r.pinned for r in reqs))
+            allow_yanked = any(r.pinned for r in reqs)
+            files = self._usable_files(info, allow_yanked=allow_yanked)
+            sdists = [f for f in info.sdists if allow_yanked or not f.yanked]
             if files:
                 matches.append(_Candidate(name, version, extras, tuple(files)))
+            elif sdist_only and sdists:
+                matches.append(_Candidate(name, version, extras, sdist=sdists[0]))
         return matches
 
     def is_satisfied_by(self, requirement: _Requirement, candidate: _Candidate) -> bool:
@@ -266,7 +281,9 @@ class _Provider(AbstractProvider[_Requirement, _Candidate, str]):
         known = self.dependencies.get(candidate)
         if known is not None:
             return list(known)
-        metadata = self.index.metadata(candidate.wheels[0])
+        metadata = self.index.metadata(
+            candidate.wheels[0] if candidate.wheels else _sdist_of(candidate)
+        )
         raw, _ = parse_email(metadata)
         where = f"{candidate.name} {candidate.version}"
         env = dict(self.target.marker_environment)
@@ -315,11 +332,36 @@ def _applies(
         ) from exc
 
 
+def _sdist_version(filename: str, name: NormalizedName) -> Version | None:
+    """The version of `name` an sdist file name holds, or None when it is another project's
+    or not an sdist name."""
+    try:
+        project, version = parse_sdist_filename(filename)
+    except InvalidSdistFilename:
+        return None
+    return version if project == name else None
+
+
+def _sdist_of(candidate: _Candidate) -> IndexFile:
+    if candidate.sdist is None:
+        raise ResolutionError(f"{candidate} has neither a wheel nor an sdist")
+    return candidate.sdist
+
+
 def _prefetch(index: PackageIndex, names: Sequence[str]) -> None:
     """Let an index that can fetch pages in the background (IndexClient) start on these."""
     hint = getattr(index, "prefetch", None)
     if callable(hint) and names:
         hint(names)
+
+
+def _sdist_link(candidate: _Candidate, index: PackageIndex) -> WheelLink | None:
+    """The sdist a candidate without wheels is built from, with its sha256 (downloaded and
+    hashed when the index lists none)."""
+    if candidate.sdist is None:
+        return None
+    link = candidate.sdist.link()
+    return link if link.sha256 else replace(link, sha256=index.file_sha256(candidate.sdist))
 
 
 def _links(candidate: _Candidate, index: PackageIndex) -> tuple[WheelLink, ...]:
@@ -357,12 +399,16 @@ def _explain(
     if not versions:
         if provider.sdist_only.get(name):
             return (
-                f"{asked}, but {name} publishes only source distributions and nothing is "
-                f"built for Lambda here; use a version that ships wheels"
+                f"{asked}, but {name} publishes only source distributions and none of them "
+                f"admits Python {provider.python}"
             )
         return f"{asked}, but no package named {name!r} was found on {provider.index.describe()}"
     loadable = sorted(
-        (v for v, info in versions.items() if any(not f.yanked for f in info.compatible)),
+        (
+            v
+            for v, info in versions.items()
+            if any(not f.yanked for f in (*info.compatible, *info.sdists))
+        ),
         reverse=True,
     )
     if not loadable:
@@ -466,6 +512,8 @@ def resolve(
             version=str(candidate.version),
             wheels=_links(candidate, client),
             dependencies=tuple(sorted(deps[name])),
+            has_sdist=candidate.sdist is not None,
+            sdist=_sdist_link(candidate, client),
         )
         for name, candidate in sorted(pins.items())
     )

@@ -30,6 +30,8 @@ from .lockfields import (
     python_covered,
     same_version,
     sha256_of,
+    string_list,
+    typed_field,
     url_filename,
 )
 
@@ -102,11 +104,11 @@ class _UvLock:
         )
 
     def _fork_applies(self, entry: _UvEntry) -> bool:
-        markers = entry.get("resolution-markers")
+        where = f"{UV_LOCK}: {_uv_describe(entry)}"
+        markers = string_list(entry, "resolution-markers", where)
         if not markers:
             return True
-        where = f"{UV_LOCK}: {_uv_describe(entry)} resolution-markers"
-        return any(holds(self.env, m, where) for m in markers)
+        return any(holds(self.env, m, f"{where} resolution-markers") for m in markers)
 
 
 def graph_from_uv_lock(
@@ -147,8 +149,8 @@ def _check_lock_version(data: Mapping[str, Any]) -> None:
 
 
 def _check_requires_python(data: Mapping[str, Any], target: Target) -> None:
-    requires_python = data.get("requires-python")
-    if not isinstance(requires_python, str) or not requires_python:
+    requires_python = typed_field(data, "requires-python", str, UV_LOCK)
+    if not requires_python:
         return
     try:
         covered = python_covered(requires_python, target)
@@ -163,12 +165,8 @@ def _check_requires_python(data: Mapping[str, Any], target: Target) -> None:
 
 
 def _check_supported_markers(data: Mapping[str, Any], env: MarkerEnv, target: Target) -> None:
-    supported = data.get("supported-markers")
-    if (
-        isinstance(supported, list)
-        and supported
-        and not any(holds(env, m, f"{UV_LOCK}: supported-markers") for m in supported)
-    ):
+    supported = string_list(data, "supported-markers", UV_LOCK)
+    if supported and not any(holds(env, m, f"{UV_LOCK}: supported-markers") for m in supported):
         raise _uv_error(
             f"its supported-markers ({'; '.join(map(str, supported))}) exclude "
             f"{target.describe()}; the lock does not cover the runtime: add it to "
@@ -184,6 +182,7 @@ def _index_lock(data: Mapping[str, Any], env: MarkerEnv, project: NormalizedName
         name = entry.get("name")
         if not isinstance(name, str):
             raise _uv_error(f"[[package]] number {index + 1} has no name; run `uv lock`")
+        string_list(entry, "resolution-markers", f"{UV_LOCK}: {_uv_describe(entry)}")
         by_name.setdefault(canonicalize_name(name), []).append(index)
     return _UvLock(
         entries=entries,
@@ -219,7 +218,8 @@ def _walk(lock: _UvLock, root: _NodeKey, extras: set[str]) -> tuple[_ActiveExtra
                 if dep_key is None:
                     continue
                 edges.setdefault(key, set()).add(dep_key)
-                wanted = {canonicalize_name(e) for e in dep.get("extra", ())}
+                where = f"{UV_LOCK}: {_uv_describe(lock.entries[key])} (dependency {dep['name']})"
+                wanted = {canonicalize_name(e) for e in string_list(dep, "extra", where)}
                 known = active.setdefault(dep_key, set())
                 if dep_key not in done or not wanted <= known:
                     known |= wanted
@@ -308,9 +308,8 @@ def _check_extras(project: _UvEntry, extras: Sequence[str], project_name: str) -
         canonicalize_name(k) for k in _uv_table(project, "optional-dependencies", project_name)
     }
     metadata = _uv_table(project, "metadata", project_name)
-    provided = metadata.get("provides-extras", [])
-    if isinstance(provided, list):
-        known |= {canonicalize_name(str(e)) for e in provided}
+    provided = string_list(metadata, "provides-extras", f"{UV_LOCK}: {project_name} metadata")
+    known |= {canonicalize_name(e) for e in provided}
     unknown = [e for e in extras if canonicalize_name(e) not in known]
     if unknown:
         have = ", ".join(sorted(known)) or "none"
@@ -323,33 +322,42 @@ def _check_extras(project: _UvEntry, extras: Sequence[str], project_name: str) -
 def _uv_package(
     entry: _UvEntry, name: NormalizedName, deps: Iterable[NormalizedName], base_dir: Path
 ) -> PinnedPackage:
-    version = str(entry.get("version") or UNKNOWN_VERSION)
+    version = typed_field(entry, "version", str, f"{UV_LOCK}: package {name}") or UNKNOWN_VERSION
     where = f"package {name} {version}"
     source = _uv_table(entry, "source", where)
     wheels = [
-        _uv_wheel(wheel, source, f"{name} {version}", base_dir)
-        for wheel in _uv_list(entry, "wheels", where)
+        _uv_file(wheel, source, f"{name} {version}", base_dir, f"wheels[{index}]")
+        for index, wheel in enumerate(_uv_list(entry, "wheels", where))
     ]
+    sdist_table = entry.get("sdist")
+    if sdist_table is not None and not isinstance(sdist_table, Mapping):
+        raise _uv_error(f"{where}: `sdist` must be a table, got {sdist_table!r}; run `uv lock`")
+    sdist = None
+    sdist_where = f"{UV_LOCK}: {where} sdist"
+    if sdist_table is not None and _uv_file_url(sdist_table, source, base_dir, sdist_where):
+        sdist = _uv_file(sdist_table, source, f"{name} {version}", base_dir, "sdist")
     return PinnedPackage(
         name=name,
         version=version,
         wheels=tuple(wheels),
         dependencies=tuple(sorted(set(deps))),
-        has_sdist="sdist" in entry,
+        has_sdist=sdist_table is not None,
+        sdist=sdist,
     )
 
 
-def _uv_wheel(
-    wheel: Mapping[str, Any], source: Mapping[str, Any], package: str, base_dir: Path
+def _uv_file(
+    item: Mapping[str, Any], source: Mapping[str, Any], package: str, base_dir: Path, key: str
 ) -> WheelLink:
-    """One ``wheels`` item of the package `package` ("name version") as a `WheelLink`."""
-    url = _uv_wheel_url(wheel, source, base_dir)
+    """One ``wheels`` item or the ``sdist`` of the package `package` ("name version")."""
+    where = f"{UV_LOCK}: package {package} {key}"
+    url = _uv_file_url(item, source, base_dir, where)
     if url is None:
-        raise _uv_error(f"package {package} has a wheel with no url or path; run `uv lock`")
-    filename = wheel.get("filename") or url_filename(url)
-    hash_text = wheel.get("hash")
+        raise _uv_error(f"package {package} {key} has no url or path; run `uv lock`")
+    filename = typed_field(item, "filename", str, where) or url_filename(url)
+    hash_text = typed_field(item, "hash", str, where)
     hashes: dict[str, str] = {}
-    if isinstance(hash_text, str) and ":" in hash_text:
+    if hash_text is not None and ":" in hash_text:
         algorithm, _, digest = hash_text.partition(":")
         hashes[algorithm.lower()] = digest
     sha256 = sha256_of(
@@ -359,30 +367,30 @@ def _uv_wheel(
         filename=filename,
         remote=is_remote(url),
         lock="`uv lock --refresh` against an index that publishes sha256 hashes",
+        what="sdist" if key == "sdist" else "wheel",
     )
-    size = wheel.get("size")
-    return WheelLink(
-        filename=filename,
-        url=url,
-        sha256=sha256,
-        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-    )
+    size = typed_field(item, "size", int, where)
+    return WheelLink(filename=filename, url=url, sha256=sha256, size=size)
 
 
-def _uv_wheel_url(
-    wheel: Mapping[str, Any], source: Mapping[str, Any], base_dir: Path
+def _uv_file_url(
+    item: Mapping[str, Any], source: Mapping[str, Any], base_dir: Path, where: str
 ) -> str | None:
-    """Where a wheel is: its url, its path in a find-links directory, or the package source."""
-    url: str | None = wheel.get("url")
-    if url is None and isinstance(wheel.get("path"), str):
-        # A find-links directory: the wheel path is relative to the registry directory.
+    """Where a file is: its url, its path in a find-links directory, or the package source."""
+    url = typed_field(item, "url", str, where)
+    path = typed_field(item, "path", str, where)
+    if url is None and path is not None:
+        # A find-links directory: the file's path is relative to the registry directory.
         registry = source.get("registry")
         folder = "."
         if isinstance(registry, str) and not is_remote(registry):
             folder = unquote(urlparse(registry).path) if registry.startswith("file:") else registry
-        url = file_url(base_dir, str(Path(folder) / wheel["path"]))
-    if url is None and isinstance(source.get("path"), str):
-        url = file_url(base_dir, source["path"])  # a `path` source that is a wheel file
-    if url is None and isinstance(source.get("url"), str):
-        url = source["url"]
+        url = file_url(base_dir, str(Path(folder) / path))
+    source_where = f"{where} source"
+    source_path = typed_field(source, "path", str, source_where)
+    if url is None and source_path is not None:
+        url = file_url(base_dir, source_path)  # a `path` source that is the file itself
+    source_url = typed_field(source, "url", str, source_where)
+    if url is None and source_url is not None:
+        url = source_url
     return url
