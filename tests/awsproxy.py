@@ -30,7 +30,15 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-__all__ = ["Aws", "AwsProxy", "EndpointSession", "Rule", "SerialMotoServer", "aws", "serial_moto"]
+__all__ = [
+    "Aws",
+    "AwsProxy",
+    "EndpointSession",
+    "Rule",
+    "SerialMotoServer",
+    "aws_fixture",
+    "serial_moto_fixture",
+]
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -113,7 +121,7 @@ class AwsProxy:
             def _any(self) -> None:
                 proxy.handle(self)
 
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any  # noqa: N815
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -255,15 +263,15 @@ class Aws:
         return EndpointSession(region, self.proxy.url)
 
 
-@pytest.fixture(scope="module")
-def serial_moto() -> Iterator[SerialMotoServer]:
+@pytest.fixture(scope="module", name="serial_moto")
+def serial_moto_fixture() -> Iterator[SerialMotoServer]:
     server = SerialMotoServer()
     yield server
     server.stop()
 
 
-@pytest.fixture
-def aws(
+@pytest.fixture(name="aws")
+def aws_fixture(
     serial_moto: SerialMotoServer,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path_factory: pytest.TempPathFactory,

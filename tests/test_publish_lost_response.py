@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError
 from hatch_lambda_layers import publish as pub
 from hatch_lambda_layers.errors import PublishError
 from hatch_lambda_layers.publish import layer_publish
-from tests.awsproxy import Aws, EndpointSession, Rule, aws, serial_moto  # noqa: F401
+from tests.awsproxy import Aws, EndpointSession, Rule, aws_fixture, serial_moto_fixture  # noqa: F401
 from tests.publishkit import LAYERS, REGION, make_manifest, quiet, read_published, versions_of
 from tests.publishkit import zip_bytes as _zip
 

@@ -188,7 +188,7 @@ def test_function_mapping_and_version_flags_are_checked_at_once(tmp_path: Path) 
     with pytest.raises(UsageError, match="--alias needs --function-name"):
         pub.publish(manifest, [REGION], alias="live", log=quiet)
     old = make_manifest(tmp_path / "old", LAYERS, functions={"api": CODE1}, runtime="python3.11")
-    with pytest.raises(UsageError, match="SnapStart for python3.12 and later.*python3.11"):
+    with pytest.raises(UsageError, match=r"SnapStart for python3\.12 and later.*python3\.11"):
         pub.publish(old, [REGION], function_name="f", alias="live", snapstart=True, log=quiet)
 
 

@@ -6,8 +6,10 @@ account and region at a time, and every runner ends with the version the store r
    lease ran out, or its process on this host is gone) one waiting runner takes it over with a
    conditional replace.
 2. The claimant looks once more (store record, then the layer's versions by content hash, which
-   finds what a killed runner published), publishes only if nothing holds the content, and
-   records the version with a conditional create.
+   finds what a killed runner published), publishes only if nothing holds the content, records
+   the version with a conditional create, and deletes the claim (also when it failed). Deleting
+   is safe whoever holds the claim by then: the record is written first, and a runner that
+   claims the slot afterwards reads the record before it publishes anything.
 3. A runner whose record write loses (two runners published, because a claim was taken over
    from a runner that was only slow) reads the winner's record and uses that version. Its own
    surplus version is kept, not deleted: another runner may already have found it by its
@@ -149,6 +151,15 @@ def publish_shared(ctx: Context, region: str, step: LayerStep) -> PublishedLayer
     waited = _claim_or_wait(ctx, region, step, lease_seconds(step.artifact.size))
     if waited is not None:
         return _from_record(step, region, waited, "store")
+    try:
+        return _publish_claimed(ctx, region, step)
+    finally:
+        _store(ctx).release(_slot(step))
+
+
+def _publish_claimed(ctx: Context, region: str, step: LayerStep) -> PublishedLayer:
+    """With the claim held: the record another runner wrote meanwhile, or a version found by
+    its content hash (recorded now), or a new version (recorded now)."""
     record = _recorded(ctx, step)
     if record is not None:
         return _from_record(step, region, record, "store")

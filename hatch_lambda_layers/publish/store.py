@@ -158,6 +158,12 @@ class Store:
         self.aws.uploaded(self.bucket_region, len(body))
         return True
 
+    def release(self, slot: Slot) -> None:
+        """Delete the slot's claim (after its record is written, or after a failure): runners
+        that claim it next look for the record before they publish anything."""
+        with aws_errors(self.bucket_region, f"deleting {self.url(slot.claim_key)}"):
+            self._s3.delete_object(Bucket=self.location.bucket, Key=slot.claim_key)
+
     def read_record(self, slot: Slot) -> tuple[StoreRecord, str] | None:
         """The record in `slot` and its ETag, checked against the slot's account, region and
         content."""
