@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import http.client
+import io
 import re
 import threading
 import urllib.request
@@ -51,6 +52,15 @@ class SerialMotoServer:
         lock = threading.Lock()
 
         def serial(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+            # The body is read before the lock is taken: a client that stalls mid-request
+            # must not stall everyone else.
+            stream = environ["wsgi.input"]
+            if environ.get("wsgi.input_terminated"):  # chunked: read to its end
+                body = stream.read()
+            else:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                body = stream.read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
             with lock:
                 return list(app(environ, start_response))
 
@@ -123,7 +133,7 @@ class AwsProxy:
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -164,6 +174,9 @@ class AwsProxy:
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
+        if len(body) < length:  # the client went away mid-request (killed): drop it
+            handler.close_connection = True
+            return
         rule = self._take(handler.command, handler.path)
         action = rule.action if rule else "pass"
         if rule is not None and action == "hold-before":
@@ -190,6 +203,13 @@ class AwsProxy:
             rule.release.set()
         self._server.shutdown()
         self._thread.join()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients killed or answered with a closed socket on purpose: nothing to report."""
 
 
 def _hold(rule: Rule) -> None:
