@@ -63,6 +63,12 @@ def test_needs_version_compares_code_layers_and_snapstart() -> None:
 def test_version_and_alias_move_only_on_change(tmp_path: Path) -> None:
     make_function("demo-fn", {"app.py": "old"})
     first = make_manifest(tmp_path / "a", LAYERS, functions={"api": CODE1})
+    dry = pub.publish(
+        first, [REGION], function_name="demo-fn", alias="live", dry_run=True, log=quiet
+    )
+    assert _kinds(dry)[3:] == ["update-code", "update-layers", "publish-version"]
+    assert "create alias live" in dry.actions[-1].detail
+    assert _versions() == []
     report = pub.publish(first, [REGION], function_name="demo-fn", alias="live", log=quiet)
     assert _kinds(report)[-3:] == ["update-layers", "publish-version", "move-alias"]
     assert _alias() == "1"
@@ -220,6 +226,18 @@ def test_snapstart_is_on_the_published_version(tmp_path: Path, overlay: LambdaOv
     def session(region: str) -> Any:
         return OverlaySession(region, overlay)
 
+    dry = pub.publish(
+        manifest,
+        [REGION],
+        function_name="demo-fn",
+        alias="live",
+        snapstart=True,
+        dry_run=True,
+        session_factory=session,
+        log=quiet,
+    )
+    assert _kinds(dry)[-3:] == ["update-layers", "snapstart", "publish-version"]
+    assert overlay.latest == {}
     report = pub.publish(
         manifest,
         [REGION],

@@ -25,7 +25,6 @@ __all__ = [
     "Artifact",
     "CheckedArtifacts",
     "FunctionArtifact",
-    "bucket_for",
     "check_artifacts",
     "code_sha256_of",
     "select_function",
@@ -84,12 +83,6 @@ class CheckedArtifacts:
 def code_sha256_of(sha256_hex: str) -> str:
     """Lambda's CodeSha256: base64 of the raw sha256 digest."""
     return base64.b64encode(bytes.fromhex(sha256_hex)).decode("ascii")
-
-
-def bucket_for(s3_bucket: str | None, region: str) -> str | None:
-    """The bucket for one region: `{region}` in --s3-bucket stands for the region's name, as
-    Lambda reads zips only from a bucket in its own region and bucket names are global."""
-    return None if s3_bucket is None else s3_bucket.replace("{region}", region)
 
 
 def select_function(manifest: Manifest, target: FunctionTarget | str) -> FunctionEntry:

@@ -34,6 +34,7 @@ from .versions import (
 __all__ = ["FunctionStep", "apply_function", "layers_detail", "plan_function"]
 
 Done = Callable[[PublishAction], None]
+_SNAPSTART_DETAIL = f"turn SnapStart on (ApplyOn {SNAPSTART_ON}) for published versions"
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,11 @@ class FunctionStep:
     alias: AliasStep | None = None
     snapstart: bool = False
     version_action: PublishAction | None = None
+    snapstart_action: PublishAction | None = None
 
     @property
     def actions(self) -> tuple[PublishAction, ...]:
-        extra = (self.layers_action, self.version_action)
+        extra = (self.layers_action, self.snapstart_action, self.version_action)
         return (self.code_action, *(a for a in extra if a is not None))
 
 
@@ -117,7 +119,9 @@ def plan_function(
     if wanted != current.layers:
         layers_action = PublishAction("update-layers", region, name, layers_detail(wanted))
     busy = config.get("LastUpdateStatus") == "InProgress" or config.get("State") == "Pending"
-    alias, version_step = None, None
+    alias, version_step, snap_step = None, None, None
+    if ctx.options.snapstart and current.snapstart != SNAPSTART_ON:
+        snap_step = PublishAction("snapstart", region, name, _SNAPSTART_DETAIL)
     if ctx.options.alias is not None:
         alias = read_alias(ctx, region, name, ctx.options.alias)
         want = VersionState(code.code_sha256, wanted, SNAPSTART_ON)
@@ -133,6 +137,7 @@ def plan_function(
         alias,
         ctx.options.snapstart,
         version_step,
+        snap_step,
     )
 
 
@@ -159,14 +164,15 @@ def _update_configuration(
         return False
     if busy:
         ctx.aws.wait_updated(region, step.name)
-    with aws_errors(region, f"setting the layers of function {step.name!r}"):
+    what = "setting the layers of" if "Layers" in params else "turning on SnapStart for"
+    with aws_errors(region, f"{what} function {step.name!r}"):
         ctx.aws.client(region, "lambda").update_function_configuration(
             FunctionName=step.name, **params
         )
     if "Layers" in params:
         done(PublishAction("update-layers", region, step.name, layers_detail(wanted)))
-    if "SnapStart" in params:
-        done(PublishAction("snapstart", region, step.name, f"SnapStart ApplyOn {SNAPSTART_ON}"))
+    if step.snapstart_action is not None and "SnapStart" in params:
+        done(step.snapstart_action)
     return True
 
 
