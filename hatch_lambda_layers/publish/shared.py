@@ -119,8 +119,9 @@ def _claim_or_wait(ctx: Context, region: str, step: LayerStep, lease: float) -> 
         if store.put(slot.claim_key, mine):
             return None
         current = store.read_claim(slot)
-        if current is None:
-            continue  # released between our write and our read: try again
+        if current is None:  # released between our write and our read: try again
+            time.sleep(POLL_FIRST)
+            continue
         claim, etag, age = current
         if claim.run == store.run_id:
             return None  # ours: an earlier write whose answer was lost

@@ -83,10 +83,12 @@ class Store:
         """Find the account the credentials belong to and the bucket's region (read calls)."""
         with aws_errors(first_region, "finding the account of the credentials (sts)"):
             account = str(aws.client(first_region, "sts").get_caller_identity()["Account"])
+        from botocore.exceptions import BotoCoreError, ClientError
+
         s3 = aws.client(first_region, "s3")
         try:
             head = s3.head_bucket(Bucket=location.bucket)
-        except Exception as exc:
+        except (ClientError, BotoCoreError) as exc:
             raise StoreError(
                 f"--store {location.url}: bucket {location.bucket!r} cannot be used: "
                 f"{explain(exc)}; create it or grant s3:ListBucket on it"
