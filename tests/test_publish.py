@@ -605,6 +605,16 @@ def test_sam_parameters_script(tmp_path: Path) -> None:
     )
     assert failed.returncode != 0
     assert "unfinished publish" in failed.stderr
+    # Another region failed, this one finished: its parameters are good.
+    published["regions"] = {REGION: {"complete": False}, REGION2: {"complete": True}}
+    (tmp_path / "published.json").write_text(json.dumps(published))
+    finished = subprocess.run(
+        [sys.executable, str(script), str(manifest), "--region", REGION2],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
 
 
 _FAKE_CDK = {
