@@ -137,10 +137,55 @@ def _parser() -> argparse.ArgumentParser:
         help="the directory the artifacts go to (default: PROJECT/dist/lambda)",
     )
 
-    publish = sub.add_parser("publish", help="publish changed layers (needs the publish extra)")
+    publish = sub.add_parser(
+        "publish",
+        help="publish changed layers, point functions and aliases at them "
+        "(needs the publish extra)",
+    )
     publish.add_argument("manifest", nargs="?", default="dist/lambda/manifest.json")
-    publish.add_argument("--region", action="append", required=True, help="repeat for several")
-    publish.add_argument("--function-name", help="also point this function at the layers")
+    publish.add_argument(
+        "--region", action="append", required=True, help="repeat for several (run in parallel)"
+    )
+    publish.add_argument(
+        "--function-name",
+        action="append",
+        default=[],
+        metavar="[MANIFEST_FUNCTION=]NAME",
+        help="also point this Lambda function at the layers and its code; repeat for several "
+        "(api=prod-api deploys the manifest's function api as prod-api)",
+    )
+    publish.add_argument(
+        "--alias",
+        help="publish a version of each function when its code or layers changed and move "
+        "(or create) this alias to it",
+    )
+    publish.add_argument(
+        "--snapstart",
+        action="store_true",
+        help="turn on SnapStart for published versions and wait until the version is ready "
+        "(needs --alias)",
+    )
+    publish.add_argument(
+        "--share-with-account",
+        action="append",
+        default=[],
+        metavar="ACCOUNT_ID",
+        help="grant lambda:GetLayerVersion on each layer version to this account; repeatable",
+    )
+    publish.add_argument(
+        "--share-with-organization",
+        action="append",
+        default=[],
+        metavar="o-ID",
+        help="grant lambda:GetLayerVersion on each layer version to every account of this "
+        "organization",
+    )
+    publish.add_argument(
+        "--store",
+        metavar="s3://BUCKET/PREFIX",
+        help="shared store: layers named by their content, published once per account and "
+        "region across every pipeline that uses the store",
+    )
     publish.add_argument("--s3-bucket", help="bucket (same region) for zips over 50 MiB")
     publish.add_argument("--dry-run", action="store_true", help="show what would change")
 
@@ -194,7 +239,12 @@ def _cmd_publish(args: argparse.Namespace, reporter: CliReporter) -> int:
     report = publish(
         Path(args.manifest),
         args.region,
-        function_name=args.function_name,
+        function_names=args.function_name,
+        alias=args.alias,
+        snapstart=args.snapstart,
+        share_accounts=args.share_with_account,
+        share_organizations=args.share_with_organization,
+        store=args.store,
         s3_bucket=args.s3_bucket,
         dry_run=args.dry_run,
         log=reporter.info,
@@ -206,12 +256,16 @@ def _cmd_publish(args: argparse.Namespace, reporter: CliReporter) -> int:
             f"would upload {sum(a.bytes for a in planned):,} bytes; "
             f"{report.api_calls} read-only API calls made"
         )
-    else:
-        new = sum(1 for layer in report.layers if layer.uploaded)
-        print(
-            f"{new} layer versions published, {len(report.layers) - new} reused; "
-            f"uploaded {report.bytes_uploaded:,} bytes in {report.api_calls} API calls"
-        )
+        return 0
+    new = sum(1 for layer in report.layers if layer.uploaded)
+    print(
+        f"{new} layer versions published, {len(report.layers) - new} reused; "
+        f"uploaded {report.bytes_uploaded:,} bytes in {report.api_calls} API calls"
+    )
+    for f in report.functions:
+        if f.alias is not None:
+            change = "moved to" if f.alias_moved else "stays on"
+            print(f"{f.region} {f.name}: alias {f.alias} {change} version {f.version}")
     return 0
 
 

@@ -72,3 +72,20 @@ class LimitError(LambdaLayersError):
 
 class PublishError(LambdaLayersError):
     """Publishing to AWS failed."""
+
+
+class StoreError(PublishError):
+    """The shared layer store (``--store s3://...``) cannot be used or holds a bad record."""
+
+
+class RegionsFailedError(PublishError):
+    """Some regions failed while the others finished; every failure is in the message."""
+
+    def __init__(self, failures: Sequence[tuple[str, str]]) -> None:
+        self.failures: tuple[tuple[str, str], ...] = tuple(failures)
+        regions = ", ".join(region for region, _ in self.failures)
+        details = "; ".join(message for _, message in self.failures)
+        super().__init__(
+            f"publish failed in {regions} (the other regions finished and are recorded in "
+            f"published.json; run the same command again to finish): {details}"
+        )

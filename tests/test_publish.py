@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import zipfile
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,166 +18,30 @@ from botocore.exceptions import ClientError
 
 from hatch_lambda_layers import publish as pub
 from hatch_lambda_layers.errors import PublishError, UsageError
-from hatch_lambda_layers.manifest import (
-    FunctionEntry,
-    LayerEntry,
-    Limits,
-    Manifest,
-    PackageEntry,
-    Target,
-    write_manifest,
-)
 from hatch_lambda_layers.publish import check
 from hatch_lambda_layers.publish.description import describe, find_reusable, parse_content_hash
 from hatch_lambda_layers.targets import DESCRIPTION_MAX
 from tests.motoserver import moto_endpoint  # noqa: F401
+from tests.publishkit import (
+    ACCOUNT,
+    ARCH,
+    BUMPED,
+    LAYERS,
+    REGION,
+    REGION2,
+    RUNTIME,
+    client,
+    lam,
+    make_function,
+    make_manifest,
+    quiet,
+    read_published,
+    versions_of,
+)
+from tests.publishkit import zip_bytes as _zip
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "deploy"
-RUNTIME, ARCH = "python3.12", "arm64"
-REGION, REGION2 = "us-east-1", "eu-west-1"
-ACCOUNT = "123456789012"  # moto's default account
-
-
-# --------------------------------------------------------------------------- fixtures
-
-
-def _zip(files: Mapping[str, str]) -> bytes:
-    """A small reproducible zip: same files, same bytes."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(files):
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, files[name])
-    return buf.getvalue()
-
-
-def _content_hash(files: Mapping[str, str]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(f"{name}\0{files[name]}\0".encode())
-    return "sha256:" + digest.hexdigest()
-
-
-def _entry_bits(directory: Path, file: str, data: bytes) -> dict[str, Any]:
-    (directory / file).write_bytes(data)
-    sha = hashlib.sha256(data).hexdigest()
-    return {
-        "file": file,
-        "sha256": sha,
-        "code_sha256": base64.b64encode(bytes.fromhex(sha)).decode(),
-        "size_zipped": len(data),
-    }
-
-
-def make_manifest(
-    directory: Path,
-    layers: Mapping[str, Mapping[str, str]],
-    *,
-    functions: Mapping[str, Mapping[str, str]] | None = None,
-    external: Sequence[str] = (),
-    license_info: str | None = None,
-    versions: Mapping[str, int] | None = None,
-) -> Path:
-    """manifest.json plus its zips in `directory`; `layers` maps name -> {path: text}."""
-    directory.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for name, files in layers.items():
-        content_hash = _content_hash(files)
-        bits = _entry_bits(directory, f"{name}-{content_hash[7:15]}.zip", _zip(files))
-        entries.append(
-            LayerEntry(
-                name=name,
-                version=(versions or {}).get(name, 1),
-                content_hash=content_hash,
-                size_unzipped=sum(len(t) for t in files.values()),
-                changed=True,
-                packages=(PackageEntry(name=name, version="1.0", size_unzipped=1),),
-                **bits,
-            )
-        )
-    fns = [
-        FunctionEntry(
-            name=name,
-            handler="app.handler",
-            size_unzipped=sum(len(t) for t in files.values()),
-            **_entry_bits(directory, f"function-{name}.zip", _zip(files)),
-        )
-        for name, files in (functions or {}).items()
-    ]
-    manifest = Manifest(
-        generator="hatch-lambda-layers test",
-        project_name="demo",
-        project_version="1.0",
-        target=Target(runtime=RUNTIME, architecture=ARCH, python_version="3.12", glibc="2.34"),
-        layers=tuple(entries),
-        functions=tuple(fns),
-        provided=(),
-        external_layers=tuple(external),
-        limits=Limits(
-            layers_used=len(entries),
-            layers_max=5,
-            unzipped_total=0,
-            unzipped_max=262_144_000,
-            zipped_layer_max=None,
-            ok=True,
-        ),
-        license_info=license_info,
-    )
-    path = directory / "manifest.json"
-    write_manifest(path, manifest)
-    return path
-
-
-LAYERS = {
-    "demo-stable": {"python/six.py": "six = 1\n"},
-    "demo-mid": {"python/attr/__init__.py": "attr = 1\n"},
-    "demo-volatile": {"python/requests/__init__.py": "requests = '2.32.0'\n"},
-}
-BUMPED = {**LAYERS, "demo-volatile": {"python/requests/__init__.py": "requests = '2.32.3'\n"}}
-
-
-@functools.cache
-def client(service: str, region: str = REGION) -> Any:
-    """The tests' own clients (cached: the moto endpoint and fake credentials never change)."""
-    return boto3.session.Session(region_name=region).client(service)
-
-
-def lam(region: str = REGION) -> Any:
-    return client("lambda", region)
-
-
-def versions_of(name: str, region: str = REGION) -> list[int]:
-    pages = lam(region).get_paginator("list_layer_versions").paginate(LayerName=name)
-    return sorted(v["Version"] for page in pages for v in page["LayerVersions"])
-
-
-def quiet(_: str) -> None:
-    pass
-
-
-def read_published(manifest: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((manifest.parent / "published.json").read_text())
-    return data
-
-
-def make_function(name: str, files: Mapping[str, str], region: str = REGION) -> None:
-    iam = client("iam", region)
-    try:
-        role = iam.create_role(RoleName="lambda-role", AssumeRolePolicyDocument="{}")["Role"]
-    except ClientError:
-        role = iam.get_role(RoleName="lambda-role")["Role"]
-    lam(region).create_function(
-        FunctionName=name,
-        Runtime=RUNTIME,
-        Architectures=[ARCH],
-        Role=role["Arn"],
-        Handler="app.handler",
-        Code={"ZipFile": _zip(files)},
-    )
-
-
 # --------------------------------------------------------------------------- pure helpers
 
 
@@ -528,8 +386,8 @@ class _FailingSession:
         self._session = boto3.session.Session(region_name=region)
         self._fail_on, self._counter = fail_on, counter
 
-    def client(self, service: str) -> Any:
-        real = self._session.client(service)
+    def client(self, service: str, **kwargs: Any) -> Any:
+        real = self._session.client(service, **kwargs)
         return _FailingClient(real, self._fail_on, self._counter)
 
 
@@ -544,7 +402,7 @@ class _FailingClient:
         self._counter[0] += 1
         if self._counter[0] == self._fail_on:
             raise ClientError(
-                {"Error": {"Code": "ServiceException", "Message": "injected\nfailure"}},
+                {"Error": {"Code": "AccessDeniedException", "Message": "injected\nfailure"}},
                 "PublishLayerVersion",
             )
         return self._real.publish_layer_version(**kwargs)
@@ -562,7 +420,7 @@ def test_failure_part_way_then_rerun_finishes_without_duplicates(tmp_path: Path)
             log=quiet,
         )
     assert str(info.value) == (
-        "publishing layer 'demo-mid' in us-east-1 failed: ServiceException: injected failure"
+        "publishing layer 'demo-mid' in us-east-1 failed: AccessDeniedException: injected failure"
     )
     record = read_published(manifest)
     assert record["complete"] is False
@@ -747,6 +605,16 @@ def test_sam_parameters_script(tmp_path: Path) -> None:
     )
     assert failed.returncode != 0
     assert "unfinished publish" in failed.stderr
+    # Another region failed, this one finished: its parameters are good.
+    published["regions"] = {REGION: {"complete": False}, REGION2: {"complete": True}}
+    (tmp_path / "published.json").write_text(json.dumps(published))
+    finished = subprocess.run(
+        [sys.executable, str(script), str(manifest), "--region", REGION2],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
 
 
 _FAKE_CDK = {

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,15 @@ def test_publish_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "missing.json" in err[0]
+
+
+def test_boto3_is_imported_only_when_publishing() -> None:
+    """The CLI and the publish package load without boto3 (it lives in the publish extra)."""
+    code = (
+        "import sys, hatch_lambda_layers.cli, hatch_lambda_layers.publish; "
+        "print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

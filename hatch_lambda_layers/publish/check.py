@@ -2,13 +2,15 @@
 
 Each zip the manifest names is confined to the manifest's directory, exists and has the
 recorded sha256; layer names and license_info fit Lambda's rules; a function to update is
-chosen and fits the layer count; zips over the direct-upload limit have an S3 bucket.
+chosen for every --function-name and fits the layer count; zips over the direct-upload limit
+have an S3 bucket (or, for layers, the shared store).
 """
 
 from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +19,12 @@ from ..errors import PublishError
 from ..files import UnsafePathError, confined
 from ..manifest import FunctionEntry, Manifest
 from ..targets import DIRECT_UPLOAD_MAX, LAYERS_MAX, LICENSE_INFO_MAX
+from .options import FunctionTarget
 
 __all__ = [
     "Artifact",
     "CheckedArtifacts",
-    "bucket_for",
+    "FunctionArtifact",
     "check_artifacts",
     "code_sha256_of",
     "select_function",
@@ -48,15 +51,29 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class FunctionArtifact:
+    """A manifest function, the Lambda function it is deployed as, and its checked zip."""
+
+    target: FunctionTarget
+    entry: FunctionEntry
+    artifact: Artifact
+
+    @property
+    def name(self) -> str:
+        """The Lambda function's name."""
+        return self.target.aws_name
+
+
+@dataclass(frozen=True)
 class CheckedArtifacts:
-    """The manifest's layer zips in manifest order, and the function's zip when one is updated."""
+    """The manifest's layer zips in manifest order, and the functions to update."""
 
     layers: tuple[Artifact, ...]
-    code: Artifact | None
+    functions: tuple[FunctionArtifact, ...] = ()
 
     @property
     def all(self) -> tuple[Artifact, ...]:
-        return (*self.layers, *([self.code] if self.code else []))
+        return (*self.layers, *(f.artifact for f in self.functions))
 
     @property
     def need_s3(self) -> bool:
@@ -68,29 +85,35 @@ def code_sha256_of(sha256_hex: str) -> str:
     return base64.b64encode(bytes.fromhex(sha256_hex)).decode("ascii")
 
 
-def bucket_for(s3_bucket: str | None, region: str) -> str | None:
-    """The bucket for one region: `{region}` in --s3-bucket stands for the region's name, as
-    Lambda reads zips only from a bucket in its own region and bucket names are global."""
-    return None if s3_bucket is None else s3_bucket.replace("{region}", region)
-
-
-def select_function(manifest: Manifest, function_name: str) -> FunctionEntry:
-    """The manifest function deployed as `function_name`: same name, else the only one."""
+def select_function(manifest: Manifest, target: FunctionTarget | str) -> FunctionEntry:
+    """The manifest function deployed as `target`: the one it names before `=`; else the one
+    named like the Lambda function; else the only one."""
+    if isinstance(target, str):
+        target = FunctionTarget(None, target)
     names = [f.name for f in manifest.functions]
+    flag = f"--function-name {target.flag!r}"
     for f in manifest.functions:
-        if f.name == function_name:
+        if f.name == (target.manifest_name or target.aws_name):
             return f
+    if target.manifest_name is not None:
+        return _no_such_function(flag, target.manifest_name, names)
     if len(manifest.functions) == 1:
         return manifest.functions[0]
     if not manifest.functions:
         raise PublishError(
-            f"--function-name {function_name!r}: the manifest has no function zip to deploy; "
+            f"{flag}: the manifest has no function zip to deploy; "
             "configure [tool.lambda-layers.functions] or leave out --function-name"
         )
     raise PublishError(
-        f"--function-name {function_name!r} matches none of the manifest's functions "
-        f"{', '.join(names)}; name the Lambda function after one of them"
+        f"{flag} matches none of the manifest's functions "
+        f"{', '.join(names)}; name the Lambda function after one of them or write "
+        "MANIFEST_FUNCTION=NAME"
     )
+
+
+def _no_such_function(flag: str, name: str, names: list[str]) -> FunctionEntry:
+    have = ", ".join(names) if names else "none"
+    raise PublishError(f"{flag}: the manifest has no function {name!r} (it has {have})")
 
 
 def _check_artifact(
@@ -140,41 +163,50 @@ def _check_layers(manifest: Manifest, base: Path, problems: list[str]) -> list[A
     return layers
 
 
-def _check_function(
-    manifest: Manifest, base: Path, function_name: str, problems: list[str]
-) -> Artifact | None:
-    try:
-        function = select_function(manifest, function_name)
-    except PublishError as exc:
-        problems.append(str(exc))
-        return None
-    code = _check_artifact(
-        base, "function", function.name, function.file, function.sha256, problems=problems
-    )
+def _check_functions(
+    manifest: Manifest,
+    base: Path,
+    targets: Sequence[FunctionTarget],
+    problems: list[str],
+) -> list[FunctionArtifact]:
+    checked: list[FunctionArtifact] = []
+    for target in targets:
+        try:
+            function = select_function(manifest, target)
+        except PublishError as exc:
+            problems.append(str(exc))
+            continue
+        code = _check_artifact(
+            base, "function", function.name, function.file, function.sha256, problems=problems
+        )
+        if code is not None:
+            checked.append(FunctionArtifact(target, function, code))
     count = len(manifest.layers) + len(manifest.external_layers)
-    if count > LAYERS_MAX:
+    if targets and count > LAYERS_MAX:
         problems.append(
-            f"function {function_name!r} would get {count} layers "
+            f"function {targets[0].aws_name!r} would get {count} layers "
             f"({len(manifest.layers)} built + {len(manifest.external_layers)} external), "
             f"Lambda allows {LAYERS_MAX}; lower max-layers"
         )
-    return code
+    return checked
 
 
 def check_artifacts(
     manifest: Manifest,
     base: Path,
     *,
-    function_name: str | None,
+    functions: Sequence[FunctionTarget] = (),
     s3_bucket: str | None,
+    store: bool = False,
 ) -> CheckedArtifacts:
-    """The zips to publish, checked before any AWS call; a PublishError lists every problem."""
+    """The zips to publish, checked before any AWS call; a PublishError lists every problem.
+
+    With the shared `store`, layers over the direct-upload limit may go through it (in the
+    store bucket's region; other regions need `s3_bucket`, which planning checks)."""
     problems: list[str] = []
     layers = _check_layers(manifest, base, problems)
-    code = None
-    if function_name is not None:
-        code = _check_function(manifest, base, function_name, problems)
-    too_big = [a for a in (*layers, *([code] if code else [])) if a.via_s3]
+    checked = _check_functions(manifest, base, functions, problems)
+    too_big = [a for a in (*([] if store else layers), *(f.artifact for f in checked)) if a.via_s3]
     if too_big and not s3_bucket:
         problems.append(
             "zips over the direct-upload limit of "
@@ -183,4 +215,4 @@ def check_artifacts(
         )
     if problems:
         raise PublishError("; ".join(problems))
-    return CheckedArtifacts(tuple(layers), code)
+    return CheckedArtifacts(tuple(layers), tuple(checked))

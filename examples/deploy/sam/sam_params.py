@@ -24,8 +24,10 @@ def parameters(manifest_path: Path, region: str, function: str | None) -> tuple[
     if not published_path.is_file():
         sys.exit(f"{published_path} is missing: run `lambda-layers publish` first")
     published = json.loads(published_path.read_text(encoding="utf-8"))
-    if not published.get("complete"):
-        sys.exit(f"{published_path} records an unfinished publish: run it again")
+    # A run that failed in another region finished this one: `regions` says so per region.
+    done = published.get("regions", {}).get(region, {}).get("complete", published.get("complete"))
+    if not done:
+        sys.exit(f"{published_path} records an unfinished publish in {region}: run it again")
     arns = {(x["region"], x["name"]): x["arn"] for x in published["layers"]}
     missing = [x["name"] for x in manifest["layers"] if (region, x["name"]) not in arns]
     if missing:
