@@ -248,6 +248,19 @@ def test_over_the_size_limit_names_the_largest_packages(
     assert "263.0 MB" in message
 
 
+def test_a_lock_older_than_pyproject_is_refused(
+    fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pyproject.toml gained a dependency uv.lock does not pin: building from the stale lock
+    would silently leave it out."""
+    project = copy_project(fixture.project, tmp_path / "p")
+    assert build(project) == 0
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"cloudsdk"]', '"cloudsdk", "absent"]', 1))
+    message = _error_keeps_previous(project, capsys, 1)
+    assert "uv.lock: does not pin absent, which the project requires" in message
+
+
 def test_every_broken_limit_is_named_at_once_total_first(
     fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -88,6 +88,18 @@ def _project_roots(
         active = widened
 
 
+def check_lock_covers(
+    graph: DependencyGraph,
+    target: Target,
+    project_requirements: Sequence[str],
+    *,
+    project_name: str | None = None,
+) -> None:
+    """`LockError` when a requirement of the project that applies on `target` is not pinned by
+    the lock: the lock is older than pyproject.toml (a stale lock would build without it)."""
+    _project_roots(graph, target, project_requirements, (), project_name)
+
+
 def with_project_roots(
     graph: DependencyGraph,
     target: Target,

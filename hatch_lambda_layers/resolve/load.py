@@ -14,7 +14,7 @@ from ..progress import FetchProgress
 from ..reporting import Reporter
 from ..targets import Target
 from .advice import refuse
-from .edges import edges_from_metadata
+from .edges import check_lock_covers, edges_from_metadata
 from .fetch import fetch_wheels
 from .graph import DependencyGraph, PinnedPackage, WheelLink, select_wheel
 from .http import local_path
@@ -95,6 +95,7 @@ def load_graph(
     reporter.info(f"Reading {lock_path.name} for {target.describe()}")
     graph = read_lock(lock_path, target, project_name=project_name)
     if graph.edges_known:
+        check_lock_covers(graph, target, requirements, project_name=project_name)
         return graph
     metadata = _metadata_for(
         graph.packages, target, reporter.download_progress(), index.sdist_build(reporter)
