@@ -15,6 +15,7 @@ from .assemble import manifest_of, planfile_for
 from .config import Config
 from .errors import ConfigError
 from .external_layers import cache_root, external_sizes
+from .layers.collisions import resolve_collisions
 from .layers.entries import Entry, entry_size
 from .layers.packages import read_packages
 from .output import OutputDirectory
@@ -87,7 +88,7 @@ def prepare(
         for item in closure.left_out:
             reporter.info(f"Leaving out {item.name} {item.version} ({item.reason})")
         wheels = fetch_bundled(closure.bundled, target, reporter, index)
-        packages = read_packages(wheels, config, target, reporter)
+        packages = resolve_collisions(read_packages(wheels, config, target, reporter))
 
         def gather(names: Sequence[str]) -> Evidence:
             try:
