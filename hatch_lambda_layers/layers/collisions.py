@@ -42,7 +42,7 @@ def resolve_collisions(packages: Sequence[PackageFiles]) -> tuple[PackageFiles, 
 
 
 def _message(packages: Sequence[PackageFiles], clashes: dict[tuple[str, str], list[str]]) -> str:
-    versions = {p.name: p.version for p in packages}
+    versions: dict[str, str] = {p.name: p.version for p in packages}
     parts = []
     for (a, b), paths in sorted(clashes.items()):
         shown = ", ".join(sorted(paths)[:_SHOWN])

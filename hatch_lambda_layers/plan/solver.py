@@ -15,7 +15,7 @@ Pure and deterministic: ties are broken by unit index, and callers order units b
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 # Largest instance solved exactly.
@@ -346,48 +346,47 @@ class _Search:
                 best_delta, best = delta, ("swap", j)
         return best_delta, best
 
-    def _merge(self) -> bool:
-        """Merge the two blocks whose union saves the most (with a per-layer overhead, fewer
-        layers can be cheaper); True if a merge improved the solution."""
+    def _merges(self) -> Iterator[tuple[int, int, _Stats, float]]:
+        """Every pair of blocks that may merge: (a, b, their union, the cost change)."""
         blocks = [b for b in range(len(self.members)) if self.members[b]]
-        best_delta, best = -self.eps, None
         for x, a in enumerate(blocks):
             for b in blocks[x + 1 :]:
                 together = _merged(self.stats[a], self.stats[b])
-                if not self._fits(together[0], self.anchors[a] + self.anchors[b]):
-                    continue
-                delta = self._cost(together) - self._block_cost(a) - self._block_cost(b)
-                if delta < best_delta:
-                    best_delta, best = delta, (a, b)
-        if best is None:
-            return False
-        a, b = best
+                if self._fits(together[0], self.anchors[a] + self.anchors[b]):
+                    delta = self._cost(together) - self._block_cost(a) - self._block_cost(b)
+                    yield a, b, together, delta
+
+    def _join(self, a: int, b: int) -> None:
         for j in list(self.members[b]):
             self._move(j, a)
+
+    def _merge(self) -> bool:
+        """Merge the two blocks whose union saves the most (with a per-layer overhead, fewer
+        layers can be cheaper); True if a merge improved the solution."""
+        best_delta, best = -self.eps, None
+        for a, b, _, delta in self._merges():
+            if delta < best_delta:
+                best_delta, best = delta, (a, b)
+        if best is None:
+            return False
+        self._join(*best)
         self._compact()
         return True
 
     def _merge_and_split(self) -> bool:
         """Compound move for when every slot is used: merge two blocks and spend the freed slot
         on one unit split off into a block of its own. Applies the best; True if one improves."""
-        blocks = [b for b in range(len(self.members)) if self.members[b]]
-        if len(blocks) < max(self.k, 2):
+        if sum(1 for m in self.members if m) < max(self.k, 2):
             return False
         best_delta, best = -self.eps, None
-        for x, a in enumerate(blocks):
-            for b in blocks[x + 1 :]:
-                together = _merged(self.stats[a], self.stats[b])
-                if not self._fits(together[0], self.anchors[a] + self.anchors[b]):
-                    continue
-                merge = self._cost(together) - self._block_cost(a) - self._block_cost(b)
-                for i, split in self._splits(a, b, together):
-                    if merge + split < best_delta:
-                        best_delta, best = merge + split, (a, b, i)
+        for a, b, together, merge in self._merges():
+            for i, split in self._splits(a, b, together):
+                if merge + split < best_delta:
+                    best_delta, best = merge + split, (a, b, i)
         if best is None:
             return False
         a, b, i = best
-        for j in list(self.members[b]):
-            self._move(j, a)
+        self._join(a, b)
         self._move(i, len(self.members))
         self._compact()
         return True
