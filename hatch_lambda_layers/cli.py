@@ -18,6 +18,7 @@ from .config import load_config
 from .errors import LambdaLayersError, UsageError
 from .files import write_text_atomic
 from .layers import entries
+from .layers.budget import describe
 from .layers.entries import entry_size
 from .output import OutputDirectory, output_directory
 from .plan.planfile import PLANFILE_NAME
@@ -150,6 +151,7 @@ def format_plan(prepared: pipeline.Prepared) -> str:
     )
     if prepared.planfile_path is not None:
         lines.append(f"layer assignment honours {prepared.planfile_path}")
+    lines += describe(prepared.bytecode, prepared.pruned)
     return "\n".join(lines)
 
 
@@ -157,7 +159,9 @@ def _cmd_plan(args: argparse.Namespace, reporter: CliReporter) -> int:
     project = load_project(args.project)
     config = load_config(project.root)
     output = OutputDirectory(output_directory(project.root / "dist"))
-    prepared = pipeline.prepare(project, config, reporter, output=output, replan=bool(args.update))
+    prepared = pipeline.prepare(
+        project, config, reporter, output=output, replan=bool(args.update), trace_imports=True
+    )
     print(format_plan(prepared))
     if args.update:
         from .plan.planfile import dumps_planfile

@@ -13,8 +13,10 @@ from pathlib import Path
 from . import __version__, manifest
 from .config import Config
 from .errors import ConfigError
-from .layers.entries import Entry, FileEntry, PackageFiles, entries_content_hash, entry_size
-from .layers.packages import read_packages
+from .layers.budget import BytecodeReport
+from .layers.entries import Entry, PackageFiles, entries_content_hash, entry_size
+from .layers.packages import FunctionInputs, read_contents
+from .layers.prune import EMPTY_REPORT, PruneReport
 from .output import OutputDirectory, layer_version
 from .plan.decide import decide_plan, decide_rates, layer_names
 from .plan.evidence import gather_evidence
@@ -45,8 +47,10 @@ class Prepared:
     layer_names: Mapping[str, str]  # partition layer name -> published layer name
     planfile_path: Path | None  # the lambda-layers.lock that was honoured (None: planned afresh)
     planfile: PlanFile | None
-    function_files: Mapping[str, tuple[FileEntry, ...]]
+    function_files: Mapping[str, tuple[Entry, ...]]
     limits: manifest.Limits
+    pruned: PruneReport = EMPTY_REPORT  # what default-excludes left out, per rule
+    bytecode: BytecodeReport | None = None  # what compile did (None: compile = false)
 
     def layer_entries(self, layer: Layer) -> list[Entry]:
         by_name: dict[str, PackageFiles] = {p.name: p for p in self.packages}
@@ -81,6 +85,7 @@ def prepare(
     *,
     output: OutputDirectory | None = None,
     replan: bool = False,
+    trace_imports: bool = False,
 ) -> Prepared:
     target = get_target(config.runtime, config.architecture)
     lock_path = find_lock(project.root, config.lock)
@@ -100,7 +105,11 @@ def prepare(
         for item in closure.left_out:
             reporter.info(f"Leaving out {item.name} {item.version} ({item.reason})")
         wheels = fetch_bundled(closure.bundled, target, reporter)
-        packages = read_packages(wheels, config, target, reporter)
+        handlers = {fn.name: fn.handler for fn in functions(project, config)}
+        left_out = [x.name for x in closure.left_out]
+        inputs = FunctionInputs(function_files(project, config), handlers, left_out, trace_imports)
+        contents = read_contents(wheels, inputs, config, target, reporter)
+        packages, files = contents.packages, contents.function_files
 
         def gather(names: Sequence[str]) -> Evidence:
             try:
@@ -120,7 +129,6 @@ def prepare(
 
         rates = decide_rates([p.name for p in packages], config, committed, gather, replan=replan)
     plan = decide_plan(packages, rates, config, committed, replan=replan)
-    files = function_files(project, config)
     limits = check_limits(
         layers_built=len(plan.layers),
         external_layers=len(config.external_layers),
@@ -142,6 +150,8 @@ def prepare(
         planfile=committed,
         function_files=files,
         limits=limits,
+        pruned=contents.pruned,
+        bytecode=contents.bytecode,
     )
 
 

@@ -177,3 +177,29 @@ def no_python_error(target: Target) -> ConfigError:
         f"{target.runtime}; none found (install it with pyenv or uv, "
         f"or set {PYTHON_ENV_PREFIX}{x}_{y})"
     )
+
+
+# Prints the magic number that starts every .pyc the interpreter writes (hex).
+_MAGIC_PROBE = "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"
+_MAGIC_HEX_LENGTH = 8
+
+
+def interpreter_magic(
+    python: str, environ: Mapping[str, str] = os.environ, *, runner: Runner = subprocess.run
+) -> str:
+    """The bytecode magic number of `python` (hex), which keys its cached bytecode."""
+    try:
+        result = runner(
+            [python, "-S", "-s", "-c", _MAGIC_PROBE],
+            capture_output=True,
+            check=False,
+            env=child_env(environ),
+            timeout=PROBE_TIMEOUT,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ConfigError(f"cannot run {python} to read its bytecode magic number: {exc}") from exc
+    out = result.stdout.decode() if isinstance(result.stdout, bytes) else str(result.stdout)
+    magic = out.strip()
+    if result.returncode != 0 or len(magic) != _MAGIC_HEX_LENGTH:
+        raise ConfigError(f"{python} did not report its bytecode magic number; is it CPython?")
+    return magic
