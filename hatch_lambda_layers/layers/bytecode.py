@@ -12,7 +12,7 @@ interpreter (`trace`) and the closure checked against what it really loaded.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..config import Config
@@ -108,15 +108,48 @@ def add_bytecode(
     else:
         chosen = frozenset(compiled.pycs)
     pycs = {s: compiled.pycs[s] for s in chosen}
-    with_pycs = tuple(_package_with_pycs(p, pycs) for p in packages)
-    functions = {n: tuple(_merged(f, pycs)) for n, f in inputs.function_files.items()}
+    result = BytecodeResult(
+        packages=tuple(_package_with_pycs(p, pycs) for p in packages),
+        function_files={n: tuple(_merged(f, pycs)) for n, f in inputs.function_files.items()},
+        report=budget.BytecodeReport(
+            mode="auto" if config.compile == "auto" else "true",
+            python=f"CPython {target.python_version[0]}.{target.python_version[1]} at {python}",
+            candidates=len(candidates),
+            chosen=len(pycs),
+            chosen_bytes=sum(entry_size(p) for p in pycs.values()),
+            all_bytes=sum(c.pyc_size for c in candidates),
+            budget=limit,
+            margin=config.compile_margin,
+            by_rank=_by_rank(candidates, chosen),
+            functions=(),
+            closure_note="static import closure",
+            not_compiled=len(compiled.failed),
+            compiled_groups=compiled.compiled_groups,
+            cached_groups=compiled.cached_groups,
+        ),
+    )
+    return _with_functions(result, pycs, inputs, analysis, python=python, target=target, fat=fat)
+
+
+def _with_functions(
+    result: BytecodeResult,
+    pycs: Mapping[str, Pyc],
+    inputs: BuildInputs,
+    analysis: _Analysis,
+    *,
+    python: str,
+    target: Target,
+    fat: bool,
+) -> BytecodeResult:
+    """`result` with each function's closure in its report (`pycs`: source path -> the
+    bytecode chosen for it), checked against an import trace when `inputs` ask for one."""
     checks: Mapping[str, budget.TraceCheck] = {}
     if inputs.trace:
         from .trace import check_imports
 
         checks = check_imports(
-            with_pycs,
-            functions,
+            result.packages,
+            result.function_files,
             analysis.closures,
             inputs.handlers,
             python=python,
@@ -124,26 +157,14 @@ def add_bytecode(
             provided=inputs.provided,
             fat=fat,
         )
-    report = budget.BytecodeReport(
-        mode="auto" if config.compile == "auto" else "true",
-        python=f"CPython {target.python_version[0]}.{target.python_version[1]} at {python}",
-        candidates=len(candidates),
-        chosen=len(pycs),
-        chosen_bytes=sum(entry_size(p) for p in pycs.values()),
-        all_bytes=sum(c.pyc_size for c in candidates),
-        budget=limit,
-        margin=config.compile_margin,
-        by_rank=_by_rank(candidates, chosen),
-        functions=tuple(
-            _function_report(name, inputs, analysis, pycs, checks.get(name))
-            for name in inputs.function_files
-        ),
-        closure_note=_closure_note(inputs.trace, checks, target),
-        not_compiled=len(compiled.failed),
-        compiled_groups=compiled.compiled_groups,
-        cached_groups=compiled.cached_groups,
+    functions = tuple(
+        _function_report(name, inputs, analysis, pycs, checks.get(name))
+        for name in inputs.function_files
     )
-    return BytecodeResult(with_pycs, functions, report)
+    report = replace(
+        result.report, functions=functions, closure_note=_closure_note(inputs.trace, checks, target)
+    )
+    return replace(result, report=report)
 
 
 def _sources(entries: Iterable[Entry]) -> tuple[Entry, ...]:

@@ -88,6 +88,9 @@ def read_contents(
         packages, pruned = prune_packages(
             packages, [e for f in functions.files.values() for e in f], store, prefix=options.prefix
         )
+        if pruned.savings:
+            rules = ", ".join(f"{s.rule} {s.bytes / 1e6:,.2f} MB" for s in pruned.savings)
+            reporter.info(f"Pruned {pruned.bytes / 1e6:,.2f} MB ({rules})")
     packages = transform_packages(packages, config, target, reporter)
     files = {name: tuple(f) for name, f in functions.files.items()}
     contents = Contents(packages, files, pruned)
@@ -103,6 +106,12 @@ def read_contents(
             provided=stub_roots(functions.provided),
         )
         result = add_bytecode(packages, inputs, config, target, reporter, store=store)
+        done = result.report
+        reporter.info(
+            f"Bytecode for {done.chosen:,} of {done.candidates:,} modules "
+            f"({done.chosen_bytes / 1e6:,.2f} MB; {done.cached_groups} of "
+            f"{done.cached_groups + done.compiled_groups} groups from the cache)"
+        )
         contents = Contents(result.packages, result.function_files, pruned, result.report)
     store.save()
     return contents
