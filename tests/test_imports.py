@@ -20,6 +20,7 @@ from hatch_lambda_layers.layers.imports import (
     module_name,
     reference_hints,
     resolve,
+    scan_entry_points,
     scan_extension,
     scan_source,
 )
@@ -273,3 +274,15 @@ def test_closure_of_a_handler_that_is_not_there_is_empty() -> None:
 )
 def test_reference_hints(text: str, expected: set[str]) -> None:
     assert reference_hints(text.encode()) == expected
+
+
+def test_entry_points_name_modules_a_plugin_loader_imports() -> None:
+    text = (
+        b"[console_scripts]\ntool = pkg.cli:main\n\n"
+        b"[pkg.plugins]\nFast = pkg.fast.impl:Plugin [extra]\nbad = not a module\n"
+    )
+    assert {(i.module, i.later) for i in scan_entry_points(text).imports} == {
+        ("pkg.cli", True),
+        ("pkg.fast.impl", True),
+    }
+    assert scan_entry_points(b"no section\n") == UNPARSED

@@ -239,3 +239,23 @@ def test_default_excludes_false_turns_every_rule_off(
     }
     assert [s.rule for s in on.pruned.savings] == [RULE_TESTS, RULE_STUBS, RULE_DIST_INFO]
     assert off.pruned.savings == ()
+
+
+def test_an_entry_point_into_a_directory_keeps_it(tmp_path: Path) -> None:
+    pkg = package(
+        tmp_path,
+        "plugged",
+        {
+            "plugged/__init__.py": "",
+            "plugged/testing/__init__.py": "",
+            "plugged/tests/plugin.py": "def load(): ...\n",
+            "plugged-1.0.dist-info/entry_points.txt": (
+                "[some.plugins]\nx = plugged.tests.plugin:load\n"
+            ),
+        },
+    )
+    pruned, report = prune_packages([pkg], [], ScanStore(None), prefix="python/")
+    assert "python/plugged/tests/plugin.py" in {e.path for e in pruned[0].entries}
+    assert [(k.directory, k.by) for k in report.kept] == [
+        ("plugged/tests", "plugged-1.0.dist-info/entry_points.txt")
+    ]

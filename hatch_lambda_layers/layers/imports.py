@@ -26,6 +26,7 @@ their own imports cannot be read.
 from __future__ import annotations
 
 import ast
+import configparser
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -439,6 +440,24 @@ def _scans(
 ) -> Mapping[str, ModuleScan]:
     files = [index[n] for n in names]
     return scan(files) if files else {}
+
+
+def scan_entry_points(text: bytes) -> ModuleScan:
+    """The modules a distribution's ``entry_points.txt`` names (``name = module:attr``), as
+    imports that may run later: plugin loaders import them at run time."""
+    parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment, method-assign]
+    try:
+        parser.read_string(text.decode("utf-8", errors="replace"))
+    except configparser.Error:
+        return UNPARSED
+    modules = {
+        value.split(":", 1)[0].strip()
+        for section in parser.sections()
+        for value in parser[section].values()
+    }
+    found = sorted(m for m in modules if m and all(_IDENTIFIER.fullmatch(p) for p in m.split(".")))
+    return ModuleScan(tuple(RawImport(0, m, (), True) for m in found))
 
 
 _DOTTED = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")

@@ -14,7 +14,8 @@ named and reported with the bytes it saves.
   (``importlib.metadata.packages_distributions`` reads it) and everything else stay).
 
 A directory is only dropped when nothing that stays refers to it: no remaining module (of any
-package, or of the function) imports a module inside it, at initialisation or later, and, for
+package, or of the function) imports a module inside it, at initialisation or later, no
+distribution's ``entry_points.txt`` names one (plugins are loaded by name), and, for
 docs and examples, no module of the same top-level package names it in a string constant (code
 that reads files from it, as ``boto3`` reads ``boto3/examples``). A directory kept that way
 makes its own modules count as staying, until nothing changes. Only top-level packages'
@@ -36,7 +37,7 @@ from .imports import (
     module_name,
     resolve,
 )
-from .scanstore import ScanStore
+from .scanstore import ENTRY_POINTS, ScanStore
 
 RULE_TESTS = "test suites"
 RULE_DOCS = "docs and examples"
@@ -228,6 +229,7 @@ def _kept_directories(
         sources = [i for i in staying if i.relpath.endswith(".py")]
         hints = store.hints([i.entry for i in sources])
         parse = [i for i in sources if words & hints[i.entry.path]]
+        parse += [i for i in staying if i.relpath.endswith(ENTRY_POINTS)]
         scans = store.scans([i.entry for i in parse])
         found = references(
             open_candidates,

@@ -20,10 +20,17 @@ from pathlib import Path
 from ..files import write_text_atomic
 from .entries import Entry, ZipSourceEntry
 from .external import read_entries
-from .imports import ModuleScan, reference_hints, scan_extension, scan_source
+from .imports import (
+    ModuleScan,
+    reference_hints,
+    scan_entry_points,
+    scan_extension,
+    scan_source,
+)
 from .wheelhash import wheel_sha256
 
 RECORD_VERSION = 1
+ENTRY_POINTS = ".dist-info/entry_points.txt"
 
 
 @dataclass
@@ -108,7 +115,8 @@ class ScanStore:
             self._loose[entry.path] = scan
 
     def scans(self, entries: Sequence[Entry]) -> dict[str, ModuleScan]:
-        """Entry path -> scan of each entry (a ``.py`` source or an ``.so`` extension)."""
+        """Entry path -> scan of each entry (a ``.py`` source, an ``.so`` extension or a
+        distribution's ``entry_points.txt``)."""
         result: dict[str, ModuleScan] = {}
         missing: list[Entry] = []
         for entry in entries:
@@ -118,7 +126,12 @@ class ScanStore:
             else:
                 result[entry.path] = found
         for entry, data in zip(missing, read_entries(missing), strict=True):
-            scan = scan_extension(data) if entry.path.endswith(".so") else scan_source(data)
+            if entry.path.endswith(".so"):
+                scan = scan_extension(data)
+            elif entry.path.endswith(ENTRY_POINTS):
+                scan = scan_entry_points(data)
+            else:
+                scan = scan_source(data)
             self._remember(entry, scan)
             result[entry.path] = scan
         return result
