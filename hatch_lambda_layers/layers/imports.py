@@ -70,9 +70,16 @@ class ModuleScan:
 
 
 def _raw_import(row: object) -> RawImport:
-    match row:
-        case [int(level), str(module), list(names), bool(later)] if level >= 0 and all(
-            isinstance(n, str) for n in names
+    # Plain type checks rather than a match statement: records hold thousands of rows.
+    if type(row) is list and len(row) == 4:  # noqa: PLR2004
+        level, module, names, later = row
+        if (
+            type(level) is int
+            and level >= 0
+            and type(module) is str
+            and type(names) is list
+            and type(later) is bool
+            and all(type(n) is str for n in names)
         ):
             return RawImport(level, module, tuple(names), later)
     raise ValueError("not an import row")
