@@ -13,8 +13,8 @@ import pytest
 
 from hatch_lambda_layers.config import Config
 from hatch_lambda_layers.layers import compile as compile_module
-from hatch_lambda_layers.layers import interpreters, pyccache
-from hatch_lambda_layers.layers.budget import RANK_INIT
+from hatch_lambda_layers.layers import interpreters, pyccache, trace
+from hatch_lambda_layers.layers.budget import RANK_INIT, TraceCheck
 from hatch_lambda_layers.layers.bytecode import BuildInputs, BytecodeResult, add_bytecode
 from hatch_lambda_layers.layers.entries import (
     BytesEntry,
@@ -279,3 +279,63 @@ def test_bytes_entry_pycs_without_a_cache(
     pycs = [e for p in result.packages for e in p.entries if e.path.endswith(".pyc")]
     assert pycs
     assert all(isinstance(e, BytesEntry) for e in pycs)
+
+
+def traced(
+    packages: list[PackageFiles], function: dict[str, tuple[Entry, ...]], tmp_path: Path
+) -> BytecodeResult:
+    inputs = BuildInputs(function, {"api": "app.handler.handler"}, tmp_path / "cache", trace=True)
+    settings = Config(runtime=RUNTIME, compile="auto")
+    return add_bytecode(
+        packages, inputs, settings, TARGET, SilentReporter(), store=ScanStore(tmp_path / "cache")
+    )
+
+
+def test_the_closure_is_checked_against_a_real_import(
+    packages: list[PackageFiles], function: dict[str, tuple[Entry, ...]], tmp_path: Path
+) -> None:
+    if not trace.can_trace(TARGET):
+        pytest.skip("this machine cannot load the target's extension modules")
+    report = traced(packages, function, tmp_path).report
+    assert (
+        report.closure_note
+        == f"static import closure, checked against an import trace by {RUNTIME}"
+    )
+    (fn,) = report.functions
+    assert fn.check == TraceCheck(traced=4, missing=(), extra=())
+
+
+def test_a_handler_that_fails_to_import_is_reported(
+    packages: list[PackageFiles], function: dict[str, tuple[Entry, ...]], tmp_path: Path
+) -> None:
+    if not trace.can_trace(TARGET):
+        pytest.skip("this machine cannot load the target's extension modules")
+    handler = Path(str(function["api"][1].source))
+    handler.write_text("import os\nTABLE = os.environ['NO_SUCH_VARIABLE_HERE']\n")
+    (fn,) = traced(packages, function, tmp_path).report.functions
+    assert fn.check is not None
+    assert fn.check.error == "KeyError: 'NO_SUCH_VARIABLE_HERE'"
+
+
+def test_without_a_machine_that_can_load_the_target_the_plan_says_so(
+    packages: list[PackageFiles],
+    function: dict[str, tuple[Entry, ...]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(trace, "can_trace", lambda target: False)
+    report = traced(packages, function, tmp_path).report
+    assert report.closure_note == (
+        "static import closure only: this machine cannot load x86_64 extension modules, "
+        "so no import trace"
+    )
+    assert report.functions[0].check is None
+
+
+def test_stub_roots_guess_the_provided_import_names() -> None:
+    assert trace.stub_roots(["boto3", "python-dateutil", "jmespath"]) == [
+        "boto3",
+        "dateutil",
+        "jmespath",
+        "python_dateutil",
+    ]

@@ -335,11 +335,16 @@ def _source_size(path: str, files: Mapping[str, Entry], analysis: _Analysis) -> 
 
 
 def _closure_note(trace: bool, checks: Mapping[str, budget.TraceCheck], target: Target) -> str:
+    """Which closure the plan shows: static, and whether an import trace checked it."""
+    from .trace import can_trace
+
     if not trace:
         return "static import closure"
     if checks:
         return f"static import closure, checked against an import trace by {target.runtime}"
-    return (
-        f"static import closure only (no interpreter here can import {target.architecture} "
-        "extension modules, so no import trace)"
-    )
+    if not can_trace(target):
+        return (
+            f"static import closure only: this machine cannot load {target.architecture} "
+            "extension modules, so no import trace"
+        )
+    return "static import closure only: no function has a handler to trace"

@@ -115,11 +115,3 @@ def read_contents(
         contents = Contents(result.packages, result.function_files, pruned, result.report)
     store.save()
     return contents
-
-
-def read_packages(
-    wheels: Mapping[str, Path], config: Config, target: Target, reporter: Reporter
-) -> tuple[PackageFiles, ...]:
-    """The layer entries of every wheel in `wheels` (name -> path), in that order (without
-    function files: bytecode, if configured, for the packages alone)."""
-    return read_contents(wheels, FunctionInputs({}, {}), config, target, reporter).packages

@@ -31,7 +31,7 @@ from .entries import Entry, PackageFiles, ZipSourceEntry, entry_bytes
 from .external import child_env, detect_host_machine, last_line
 from .imports import Closure, module_name
 
-TRACE_TIMEOUT = 300  # seconds for one handler module's import
+TRACE_TIMEOUT = 120  # seconds for one handler module's import
 
 _RUNNER = r"""
 import importlib, importlib.machinery, json, sys, types
