@@ -30,46 +30,47 @@ def scan(text: str) -> ModuleScan:
     return scan_source(textwrap.dedent(text).encode())
 
 
+EVERY_KIND = """
+import os, json.decoder as jd
+from . import sibling
+from ..pkg.mod import name, other
+try:
+    import fast
+except ImportError:
+    import slow
+if flag:
+    import conditional
+class Holder:
+    import in_class_body
+with ctx:
+    from a import b
+import importlib
+plugin = importlib.import_module("plugins.csv")
+rel = importlib.import_module(".codec", package="pkg.io")
+mine = importlib.import_module(".local", __package__)
+dunder = __import__("dunder_mod")
+
+def later():
+    import lazy
+    from .sub import thing
+    return importlib.import_module("lazy_plugin")
+
+async def also_later():
+    import async_lazy
+
+if TYPE_CHECKING:
+    import typing_only
+if typing.TYPE_CHECKING:
+    import typing_only_too
+else:
+    import runtime_branch
+if __name__ == "__main__":
+    import cli_only
+"""
+
+
 def test_scan_reads_every_kind_of_import_and_when_it_runs() -> None:
-    found = scan(
-        """
-        import os, json.decoder as jd
-        from . import sibling
-        from ..pkg.mod import name, other
-        try:
-            import fast
-        except ImportError:
-            import slow
-        if flag:
-            import conditional
-        class Holder:
-            import in_class_body
-        with ctx:
-            from a import b
-        import importlib
-        plugin = importlib.import_module("plugins.csv")
-        rel = importlib.import_module(".codec", package="pkg.io")
-        mine = importlib.import_module(".local", __package__)
-        dunder = __import__("dunder_mod")
-
-        def later():
-            import lazy
-            from .sub import thing
-            return importlib.import_module("lazy_plugin")
-
-        async def also_later():
-            import async_lazy
-
-        if TYPE_CHECKING:
-            import typing_only
-        if typing.TYPE_CHECKING:
-            import typing_only_too
-        else:
-            import runtime_branch
-        if __name__ == "__main__":
-            import cli_only
-        """
-    )
+    found = scan(EVERY_KIND)
     assert found.parsed
     by_name = {(i.level, i.module): i for i in found.imports}
     init = {k for k, v in by_name.items() if not v.later}
