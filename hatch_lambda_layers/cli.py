@@ -207,7 +207,9 @@ def _cmd_plan(args: argparse.Namespace, reporter: CliReporter) -> int:
     project = load_project(args.project)
     config = load_config(project.root)
     output = OutputDirectory(output_directory(project.root / "dist"))
-    prepared = pipeline.prepare(project, config, reporter, output=output, replan=bool(args.update))
+    prepared = pipeline.prepare(
+        project, config, reporter, output=output, replan=bool(args.update), trace_imports=True
+    )
     report = plan_report(prepared, replanned=bool(args.update))
     if args.format == "json":
         print(dumps_plan(report))

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from packaging.utils import InvalidName, canonicalize_name
 
 from .errors import ConfigError
-from .targets import ARCHITECTURES, LAYERS_MAX, LICENSE_INFO_MAX, RUNTIMES
+from .targets import ARCHITECTURES, LAYERS_MAX, LICENSE_INFO_MAX, RUNTIMES, UNZIPPED_MAX
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,6 +43,7 @@ __all__ = [
 TOOL_KEY = "tool.lambda-layers"
 
 Mode = Literal["layers", "fat"]
+Compile = bool | Literal["auto"]
 Upload = Literal["direct", "s3"]
 # `Config.lock` is one of these keywords (always lower case) or else a lock file path.
 LockKeyword = Literal["auto", "none"]
@@ -56,6 +57,8 @@ _MODES: tuple[Mode, ...] = get_args(Mode)
 _DEFAULT_REPLAN_MARGIN = 0.10
 # What one more layer costs the partitioner, in zipped bytes republished per build (README).
 DEFAULT_LAYER_OVERHEAD = 500_000
+# Bytes of Lambda's unzipped limit that `compile = "auto"` leaves free (external layers, growth).
+DEFAULT_COMPILE_MARGIN = 5_000_000
 
 _KNOWN_KEYS: tuple[str, ...] = (
     "runtime",
@@ -72,6 +75,7 @@ _KNOWN_KEYS: tuple[str, ...] = (
     "botocore-services",
     "strip",
     "compile",
+    "compile-margin",
     "volatile",
     "stable",
     "upload",
@@ -136,7 +140,8 @@ class Config:
     default_excludes: bool = True
     botocore_services: tuple[str, ...] | None = None
     strip: bool = False
-    compile: bool = False
+    compile: Compile = False
+    compile_margin: int = DEFAULT_COMPILE_MARGIN
     volatile: tuple[str, ...] = ()
     stable: tuple[str, ...] = ()
     upload: Upload = "direct"
@@ -523,7 +528,8 @@ def _read_config(t: _Table) -> Config:
     default_excludes = t.boolean("default-excludes", True)
     botocore_services = _parse_botocore_services(t)
     strip = t.boolean("strip", False)
-    compile_ = t.boolean("compile", False)
+    compile_ = _parse_compile(t)
+    compile_margin = t.integer("compile-margin", 0, UNZIPPED_MAX)
     volatile, stable = _parse_rates(t)
     upload = t.choice("upload", _UPLOADS, "direct")
     mode = t.choice("mode", _MODES, "layers")
@@ -548,6 +554,7 @@ def _read_config(t: _Table) -> Config:
         botocore_services=botocore_services,
         strip=strip,
         compile=compile_,
+        compile_margin=DEFAULT_COMPILE_MARGIN if compile_margin is None else compile_margin,
         volatile=volatile,
         stable=stable,
         upload=upload,
@@ -605,6 +612,18 @@ class _Slots:
     max_layers: int
     # False when `max_layers` is a fallback after a problem, so other checks must not use it.
     max_layers_ok: bool
+
+
+def _parse_compile(t: _Table) -> Compile:
+    """`compile`: true, false or "auto"."""
+    value = t.data.get("compile", False)
+    if isinstance(value, bool):
+        return value
+    if value == "auto":
+        return "auto"
+    got = f"got {_show(value)}" if isinstance(value, str) else _got(value)
+    t.problem("compile", f'must be true, false or "auto", {got}')
+    return False
 
 
 def _parse_external_layers(t: _Table) -> tuple[tuple[str, ...], int]:

@@ -17,7 +17,7 @@ from .errors import ConfigError
 from .external_layers import cache_root, external_sizes
 from .layers.collisions import resolve_collisions
 from .layers.entries import Entry, entry_size
-from .layers.packages import read_packages
+from .layers.packages import FunctionInputs, read_contents
 from .output import OutputDirectory
 from .plan.decide import decide_rates, layer_names, plan_within_limits
 from .plan.evidence import gather_evidence
@@ -69,6 +69,7 @@ def prepare(
     *,
     output: OutputDirectory | None = None,
     replan: bool = False,
+    trace_imports: bool = False,
 ) -> Prepared:
     target = get_target(config.runtime, config.architecture)
     lock_path = find_lock(project.root, config.lock)
@@ -88,7 +89,12 @@ def prepare(
         for item in closure.left_out:
             reporter.info(f"Leaving out {item.name} {item.version} ({item.reason})")
         wheels = fetch_bundled(closure.bundled, target, reporter, index)
-        packages = resolve_collisions(read_packages(wheels, config, target, reporter))
+        handlers = {fn.name: fn.handler for fn in functions(project, config)}
+        left_out = [x.name for x in closure.left_out]
+        inputs = FunctionInputs(function_files(project, config), handlers, left_out, trace_imports)
+        contents = read_contents(wheels, inputs, config, target, reporter)
+        packages = resolve_collisions(contents.packages)
+        files = contents.function_files
 
         def gather(names: Sequence[str]) -> Evidence:
             try:
@@ -107,7 +113,6 @@ def prepare(
             )
 
         rates = decide_rates([p.name for p in packages], config, committed, gather, replan=replan)
-    files = function_files(project, config)
     external = external_sizes(
         config.external_layers, config.external_layer_sizes, cache_dir=cache_root()
     )
@@ -142,6 +147,8 @@ def prepare(
         function_files=files,
         limits=limits,
         external_sizes=external,
+        pruned=contents.pruned,
+        bytecode=contents.bytecode,
     )
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from .config import Config
 from .external_layers import ExternalSize
-from .layers.entries import Entry, FileEntry, PackageFiles
+from .layers.budget import BytecodeReport
+from .layers.entries import Entry, PackageFiles
+from .layers.prune import EMPTY_REPORT, PruneReport
 from .manifest import Limits, PackageEntry
 from .plan.partition import Layer, Plan
 from .plan.planfile import PlanFile
@@ -34,16 +36,18 @@ class Prepared:
     layer_names: Mapping[str, str]  # partition layer name -> published layer name
     planfile_path: Path | None  # the lambda-layers.lock that was honoured (None: planned afresh)
     planfile: PlanFile | None
-    function_files: Mapping[str, tuple[FileEntry, ...]]
+    function_files: Mapping[str, tuple[Entry, ...]]
     limits: Limits
     external_sizes: tuple[ExternalSize, ...] = ()
+    pruned: PruneReport = EMPTY_REPORT  # what default-excludes left out, per rule
+    bytecode: BytecodeReport | None = None  # what compile did (None: compile = false)
 
     @property
     def identical_functions(self) -> tuple[tuple[str, ...], ...]:
         """Groups of functions whose zips hold exactly the same files (each group sorted)."""
         groups: dict[tuple[str, ...], list[str]] = {}
         for name, files in self.function_files.items():
-            key = tuple(sorted(f"{f.path}\0{f.source_path}" for f in files))
+            key = tuple(sorted(f"{f.path}\0{f.source}" for f in files))
             groups.setdefault(key, []).append(name)
         return tuple(sorted(tuple(sorted(g)) for g in groups.values() if len(g) > 1))
 

@@ -48,6 +48,7 @@ def test_minimal_table_gets_every_default() -> None:
     assert config.default_excludes is True
     assert config.botocore_services is None
     assert (config.strip, config.compile) == (False, False)
+    assert config.compile_margin == 5_000_000
     assert (config.upload, config.mode) == ("direct", "layers")
     assert dict(config.layers) == {}
     assert config.functions == ()
@@ -72,6 +73,7 @@ def test_full_table_round_trips() -> None:
         "botocore-services": ["s3", "dynamodb", "sts", "cognito-idp"],
         "strip": True,
         "compile": True,
+        "compile-margin": 10_000_000,
         "volatile": ["My.Package"],
         "stable": ["numpy"],
         "upload": "s3",
@@ -100,6 +102,7 @@ def test_full_table_round_trips() -> None:
         botocore_services=("s3", "dynamodb", "sts", "cognito-idp"),
         strip=True,
         compile=True,
+        compile_margin=10_000_000,
         volatile=("my-package",),
         stable=("numpy",),
         upload="s3",
@@ -236,7 +239,19 @@ BASE = {"runtime": "python3.12"}
         # booleans
         ("strip", "yes", 'tool.lambda-layers.strip must be true or false, got "yes" (a string)'),
         ("strip", 1, "tool.lambda-layers.strip must be true or false, got 1 (an integer)"),
-        ("compile", 0, "tool.lambda-layers.compile must be true or false, got 0 (an integer)"),
+        (
+            "compile",
+            0,
+            'tool.lambda-layers.compile must be true, false or "auto", got 0 (an integer)',
+        ),
+        ("compile", "yes", 'tool.lambda-layers.compile must be true, false or "auto", got "yes"'),
+        ("compile", "Auto", 'must be true, false or "auto", got "Auto"'),
+        (
+            "compile-margin",
+            -1,
+            "tool.lambda-layers.compile-margin must be an integer from 0 to 262144000, got -1",
+        ),
+        ("compile-margin", 1.5, "compile-margin must be an integer from 0 to 262144000, got 1.5"),
         ("default-excludes", "false", "tool.lambda-layers.default-excludes must be true or false"),
         # floats
         (
@@ -725,3 +740,19 @@ def test_layer_overhead_and_external_layer_sizes() -> None:
         p.startswith("tool.lambda-layers.layer-overhead must be an integer") for p in problems
     )
     assert any("external-layer-sizes" in p and "is not one of" in p for p in problems)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, True), (False, False), ("auto", "auto")])
+def test_compile_takes_true_false_or_auto(value: object, expected: object) -> None:
+    assert parse_config({**BASE, "compile": value}).compile == expected
+
+
+def test_compile_margin_is_collected_with_other_problems() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({**BASE, "compile": "sometimes", "compile-margin": "5MB"})
+    message = str(info.value)
+    assert 'tool.lambda-layers.compile must be true, false or "auto", got "sometimes"' in message
+    assert (
+        'tool.lambda-layers.compile-margin must be an integer from 0 to 262144000, got "5MB"'
+        in (message)
+    )

@@ -582,3 +582,15 @@ def test_pyenv_root_from_the_pyenv_command(tmp_path: Path) -> None:
     script(bin_dir / "pyenv", f'[ "$1" = root ] && echo {root}\n')
     env = {"PATH": str(bin_dir), "HOME": str(tmp_path / "home")}
     assert find_target_python(get_target("python3.13"), env) == str(found)
+
+
+def test_a_pyenv_shim_on_path_is_tried_after_pyenv_s_versions(tmp_path: Path) -> None:
+    root = tmp_path / "pyenv"
+    shims = root / "shims"
+    shim = fake_python(shims / "python3.12", "cpython 3 12 final")
+    version = fake_python(root / "versions/3.12.4/bin/python3.12", "cpython 3 12 final")
+    env = {"PATH": str(shims), "PYENV_ROOT": str(root)}
+    assert find_target_python(get_target("python3.12"), env) == str(version)
+    shutil.rmtree(root / "versions")
+    (root / "versions").mkdir()
+    assert find_target_python(get_target("python3.12"), env) == str(shim)

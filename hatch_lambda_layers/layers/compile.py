@@ -64,6 +64,7 @@ sys.stdout.buffer.write(json.dumps({
     "implementation": sys.implementation.name,
     "version": list(sys.version_info[:2]),
     "cache_tag": sys.implementation.cache_tag,
+    "magic": importlib.util.MAGIC_NUMBER.hex(),
     "compiled": compiled,
     "failed": failed,
 }).encode())
@@ -78,6 +79,54 @@ def cache_path(source_path: str, target: Target) -> str:
     tag = f"cpython-{target.python_version[0]}{target.python_version[1]}"
     prefix = f"{head}/" if head else ""
     return f"{prefix}__pycache__/{stem}.{tag}.pyc"
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """What one run of the target interpreter made: source entry path -> bytecode, the sources
+    it could not compile (path -> why), and the interpreter's magic number (hex)."""
+
+    pycs: Mapping[str, bytes]
+    failed: Mapping[str, str]
+    magic: str
+
+
+def compile_sources(
+    sources: Sequence[Entry],
+    target: Target,
+    *,
+    python: str,
+    runner: Runner = subprocess.run,
+    environ: Mapping[str, str] = os.environ,
+    install_root: str = LAYER_INSTALL_ROOT,
+    label: str = "sources",
+) -> Compiled:
+    """Compile the `.py` entries `sources` with `python` (see the module doc); `label` names
+    them in errors (a wheel's file name)."""
+    datas = read_entries(sources)
+    with tempfile.TemporaryDirectory(prefix="hll-compile-") as tmp:
+        base = Path(tmp)
+        tree = base / "tree"
+        jobs, by_source = _write_sources(tree, sources, datas, target, install_root.rstrip("/"))
+        command = _Command(python, runner, environ, base, label)
+        report = _run_compiler(command, jobs, target)
+        _check_interpreter(report, python, target)
+        pycs = {
+            by_source[source].path: (tree / cache_path(by_source[source].path, target)).read_bytes()
+            for source in report.get("compiled", [])
+        }
+    failed = {by_source[source].path: str(why) for source, why in report.get("failed", [])}
+    return Compiled(pycs=pycs, failed=failed, magic=str(report.get("magic", "")))
+
+
+def pyc_entry(source: Entry, data: bytes, target: Target) -> BytesEntry:
+    """The bytecode `data` of `source` as an entry beside it, in ``__pycache__``."""
+    return BytesEntry(
+        path=cache_path(source.path, target),
+        data=data,
+        mode=PYC_MODE,
+        origin=f"{source.source} (compiled for {target.runtime})",
+    )
 
 
 def compile_package(
@@ -102,18 +151,21 @@ def compile_package(
     interpreter = python or find_target_python(target, environ, runner=runner)
     if interpreter is None:
         raise no_python_error(target)
-    datas = read_entries(sources)
-    with tempfile.TemporaryDirectory(prefix="hll-compile-") as tmp:
-        base = Path(tmp)
-        tree = base / "tree"
-        jobs, by_source = _write_sources(tree, sources, datas, target, install_root.rstrip("/"))
-        command = _Command(interpreter, runner, environ, base, pkg.wheel_path.name)
-        report = _run_compiler(command, jobs, target)
-        _check_interpreter(report, interpreter, target)
-        if on_skip is not None:
-            for source, reason in report.get("failed", []):
-                on_skip(by_source[source].path, str(reason))
-        generated = _read_pycs(report, by_source, tree, target)
+    compiled = compile_sources(
+        sources,
+        target,
+        python=interpreter,
+        runner=runner,
+        environ=environ,
+        install_root=install_root,
+        label=pkg.wheel_path.name,
+    )
+    if on_skip is not None:
+        for path, reason in compiled.failed.items():
+            on_skip(path, reason)
+    by_path = {e.path: e for e in sources}
+    pycs = [pyc_entry(by_path[path], data, target) for path, data in compiled.pycs.items()]
+    generated = {pyc.path: pyc for pyc in pycs}
     kept = [e for e in pkg.entries if e.path not in generated]
     return pkg.with_entries([*kept, *generated.values()])
 
@@ -143,7 +195,7 @@ class _Command:
     runner: Runner
     environ: Mapping[str, str]
     cwd: Path
-    wheel_name: str
+    label: str
 
 
 def _run_compiler(command: _Command, jobs: list[list[str]], target: Target) -> dict[str, Any]:
@@ -160,7 +212,7 @@ def _run_compiler(command: _Command, jobs: list[list[str]], target: Target) -> d
         )
     except OSError as exc:
         raise LambdaLayersError(
-            f"cannot run {command.interpreter} to compile {command.wheel_name}: {exc}; "
+            f"cannot run {command.interpreter} to compile {command.label}: {exc}; "
             f"set {PYTHON_ENV_PREFIX}{target.python_version[0]}_{target.python_version[1]}"
             " to a working interpreter"
         ) from exc
@@ -171,7 +223,7 @@ def _run_compiler(command: _Command, jobs: list[list[str]], target: Target) -> d
     if result.returncode != 0 or not isinstance(report, dict):
         detail = last_line(result.stderr) or f"exit status {result.returncode}"
         raise LambdaLayersError(
-            f"compiling {len(jobs)} files of {command.wheel_name} with {command.interpreter} "
+            f"compiling {len(jobs)} files of {command.label} with {command.interpreter} "
             f"failed: {detail}"
         )
     return report
@@ -190,20 +242,3 @@ def _check_interpreter(report: Mapping[str, Any], interpreter: str, target: Targ
             f"{'.'.join(map(str, report.get('version') or []))}, not CPython {x}.{y}: it "
             f"cannot write bytecode for {target.runtime}; set {PYTHON_ENV_PREFIX}{x}_{y}"
         )
-
-
-def _read_pycs(
-    report: Mapping[str, Any], by_source: Mapping[str, Entry], tree: Path, target: Target
-) -> dict[str, Entry]:
-    """pyc path -> entry for every source the report lists as compiled."""
-    generated: dict[str, Entry] = {}
-    for source in report.get("compiled", []):
-        entry = by_source[source]
-        pyc = cache_path(entry.path, target)
-        generated[pyc] = BytesEntry(
-            path=pyc,
-            data=(tree / pyc).read_bytes(),
-            mode=PYC_MODE,
-            origin=f"{entry.source} (compiled for {target.runtime})",
-        )
-    return generated

@@ -132,10 +132,20 @@ def _python_candidates(
     if sys.implementation.name == "cpython" and sys.version_info[:2] == version:
         yield sys.executable
     on_path = shutil.which(f"python{version[0]}.{version[1]}", path=search_path(environ))
-    if on_path is not None:
+    shim = on_path is not None and _is_pyenv_shim(Path(on_path))
+    if on_path is not None and not shim:
         yield on_path
     yield from _pyenv_pythons(version, environ, runner)
+    if on_path is not None and shim:
+        yield on_path
     yield from _uv_python(version, environ, runner)
+
+
+def _is_pyenv_shim(path: Path) -> bool:
+    """A pyenv shim (``<root>/shims/pythonX.Y``) only dispatches to ``<root>/versions``, which
+    are tried directly; it is tried after them (running it costs a pyenv start, and it fails
+    when the version is not the active one)."""
+    return path.parent.name == "shims" and (path.parent.parent / "versions").is_dir()
 
 
 def find_target_python(
@@ -145,8 +155,9 @@ def find_target_python(
 
     In order: `$HATCH_LAMBDA_LAYERS_PYTHON_<X>_<Y>` (a path or a name on PATH; an unusable
     value is a ConfigError rather than silently ignored), the running interpreter when it is
-    X.Y, `pythonX.Y` on PATH, pyenv's `versions/X.Y.*` (highest patch first), and the
-    uv-managed interpreter `uv python find` reports (local only, downloads disabled). Every
+    X.Y, `pythonX.Y` on PATH (after pyenv's versions when it is a pyenv shim), pyenv's
+    `versions/X.Y.*` (highest patch first), and the uv-managed interpreter `uv python find`
+    reports (local only, downloads disabled). Every
     candidate is run once to check that it reports that version.
     """
     version = target.python_version
@@ -177,3 +188,29 @@ def no_python_error(target: Target) -> ConfigError:
         f"{target.runtime}; none found (install it with pyenv or uv, "
         f"or set {PYTHON_ENV_PREFIX}{x}_{y})"
     )
+
+
+# Prints the magic number that starts every .pyc the interpreter writes (hex).
+_MAGIC_PROBE = "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"
+_MAGIC_HEX_LENGTH = 8
+
+
+def interpreter_magic(
+    python: str, environ: Mapping[str, str] = os.environ, *, runner: Runner = subprocess.run
+) -> str:
+    """The bytecode magic number of `python` (hex), which keys its cached bytecode."""
+    try:
+        result = runner(
+            [python, "-S", "-s", "-c", _MAGIC_PROBE],
+            capture_output=True,
+            check=False,
+            env=child_env(environ),
+            timeout=PROBE_TIMEOUT,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ConfigError(f"cannot run {python} to read its bytecode magic number: {exc}") from exc
+    out = result.stdout.decode() if isinstance(result.stdout, bytes) else str(result.stdout)
+    magic = out.strip()
+    if result.returncode != 0 or len(magic) != _MAGIC_HEX_LENGTH:
+        raise ConfigError(f"{python} did not report its bytecode magic number; is it CPython?")
+    return magic

@@ -1,17 +1,22 @@
 """Each bundled wheel as the entries it puts into a layer: placed by the layout rules the
-configuration sets, checked (`botocore-services`), then stripped and compiled when asked."""
+configuration sets, checked (`botocore-services`), pruned (``default-excludes``), stripped, and
+given bytecode (``compile``) together with the function's own files."""
 
 from __future__ import annotations
 
 import zipfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config
 from ..reporting import Reporter
 from ..targets import Target
-from .entries import PackageFiles
+from .budget import BytecodeReport
+from .entries import Entry, PackageFiles
 from .layout import LayoutOptions, check_botocore_services, known_botocore_services
+from .prune import EMPTY_REPORT, PruneReport, prune_packages
+from .scanstore import ScanStore
 from .transforms import transform_packages
 from .verdicts import verified_wheels
 from .wheel import read_wheel
@@ -26,7 +31,7 @@ def layout_options(config: Config) -> LayoutOptions:
         botocore_services=(
             None if config.botocore_services is None else frozenset(config.botocore_services)
         ),
-        compile=config.compile,
+        compile=bool(config.compile),
     )
 
 
@@ -42,11 +47,39 @@ def _check_botocore_services(config: Config, packages: Sequence[PackageFiles]) -
         check_botocore_services(config.botocore_services, names)
 
 
-def read_packages(
-    wheels: Mapping[str, Path], config: Config, target: Target, reporter: Reporter
-) -> tuple[PackageFiles, ...]:
-    """The layer entries of every wheel in `wheels` (name -> path), in that order, each wheel
-    verified first (once: the verdict is cached by the wheel's sha256)."""
+@dataclass(frozen=True)
+class Contents:
+    """What the layers (and the function zips) hold: the packages' entries, each function's
+    files (with their bytecode), what pruning left out, and what `compile` did."""
+
+    packages: tuple[PackageFiles, ...]
+    function_files: Mapping[str, tuple[Entry, ...]]
+    pruned: PruneReport = EMPTY_REPORT
+    bytecode: BytecodeReport | None = None
+
+
+@dataclass(frozen=True)
+class FunctionInputs:
+    """The functions being built: each one's files and handler (``module.function``), the
+    distributions left out as provided at run time, and whether to trace handler imports."""
+
+    files: Mapping[str, Sequence[Entry]]
+    handlers: Mapping[str, str | None]
+    provided: Sequence[str] = ()
+    trace: bool = False
+
+
+def read_contents(
+    wheels: Mapping[str, Path],
+    functions: FunctionInputs,
+    config: Config,
+    target: Target,
+    reporter: Reporter,
+) -> Contents:
+    """The layer entries of every wheel in `wheels` (name -> path), in that order, and the
+    function files, pruned, stripped and compiled as configured."""
+    from ..resolve.fetch import default_cache_dir
+
     options = layout_options(config)
     paths = list(wheels.values())
     verdicts = verified_wheels(paths)
@@ -55,4 +88,36 @@ def read_packages(
         for path, verdict in zip(paths, verdicts, strict=True)
     )
     _check_botocore_services(config, packages)
-    return transform_packages(packages, config, target, reporter)
+    store = ScanStore(default_cache_dir())
+    pruned = EMPTY_REPORT
+    if config.default_excludes:
+        packages, pruned = prune_packages(
+            packages, [e for f in functions.files.values() for e in f], store, prefix=options.prefix
+        )
+        if pruned.savings:
+            rules = ", ".join(f"{s.rule} {s.bytes / 1e6:,.2f} MB" for s in pruned.savings)
+            reporter.info(f"Pruned {pruned.bytes / 1e6:,.2f} MB ({rules})")
+    packages = transform_packages(packages, config, target, reporter)
+    files = {name: tuple(f) for name, f in functions.files.items()}
+    contents = Contents(packages, files, pruned)
+    if config.compile:
+        from .bytecode import BuildInputs, add_bytecode
+        from .trace import stub_roots
+
+        inputs = BuildInputs(
+            function_files=files,
+            handlers=functions.handlers,
+            cache_dir=default_cache_dir(),
+            trace=functions.trace,
+            provided=stub_roots(functions.provided),
+        )
+        result = add_bytecode(packages, inputs, config, target, reporter, store=store)
+        done = result.report
+        reporter.info(
+            f"Bytecode for {done.chosen:,} of {done.candidates:,} modules "
+            f"({done.chosen_bytes / 1e6:,.2f} MB; {done.cached_groups} of "
+            f"{done.cached_groups + done.compiled_groups} groups from the cache)"
+        )
+        contents = Contents(result.packages, result.function_files, pruned, result.report)
+    store.save()
+    return contents

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 
 from ..config import Config
 from ..errors import LimitError
-from ..layers.entries import FileEntry, PackageFiles, entry_size
+from ..layers.entries import Entry, PackageFiles, entry_size
 from ..manifest import Limits
 from ..resolve.graph import DependencyGraph
 from ..targets import DIRECT_UPLOAD_MAX
@@ -95,7 +95,7 @@ def plan_within_limits(
     committed: PlanFile | None,
     *,
     graph: DependencyGraph,
-    files: Mapping[str, tuple[FileEntry, ...]],
+    files: Mapping[str, tuple[Entry, ...]],
     external: int,
     replan: bool,
 ) -> tuple[Plan, Limits]:

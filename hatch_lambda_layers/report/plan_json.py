@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from .. import __version__
+from ..layers.budget import BytecodeReport
 from .headroom import LimitUse
 from .plan_model import LayerRow, PackageRow, PlanReport
 
@@ -110,6 +111,38 @@ def plan_to_dict(report: PlanReport) -> dict[str, Any]:
             for x in report.external_layers
         ],
         "limits": {limit.key: _limit(limit, report) for limit in report.limits},
+        "pruned": {
+            "bytes": report.pruned.bytes,
+            "rules": [
+                {"rule": s.rule, "files": s.files, "bytes": s.bytes} for s in report.pruned.savings
+            ],
+        },
+        "bytecode": _bytecode(report.bytecode),
+    }
+
+
+def _bytecode(report: BytecodeReport | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return {
+        "mode": report.mode,
+        "python": report.python,
+        "modules": report.candidates,
+        "with_bytecode": report.chosen,
+        "bytecode_bytes": report.chosen_bytes,
+        "budget": report.budget,
+        "closure": report.closure_note,
+        "functions": [
+            {
+                "name": fn.function,
+                "handler": fn.handler,
+                "closure_modules": fn.modules,
+                "closure_bytes": fn.source_bytes,
+                "with_bytecode": fn.compiled,
+                "bytecode_bytes": fn.pyc_bytes,
+            }
+            for fn in report.functions
+        ],
     }
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ..external_layers import ExternalSize
+from ..layers.budget import BytecodeReport
 from ..layers.entries import entry_size
+from ..layers.prune import EMPTY_REPORT, PruneReport
 from ..manifest import Target
 from ..plan.planfile import PLANFILE_NAME
 from .headroom import LimitUse, limit_uses
@@ -97,6 +99,8 @@ class PlanReport:
     limits: tuple[LimitUse, ...]
     external_layers: tuple[ExternalSize, ...]
     origin: PlanOrigin
+    pruned: PruneReport = EMPTY_REPORT
+    bytecode: BytecodeReport | None = None
 
 
 def change_probability(rates: Sequence[float]) -> float:
@@ -208,5 +212,7 @@ def plan_report(prepared: Prepared, *, replanned: bool = False) -> PlanReport:
             largest_layer=None if largest is None else (largest.name, largest.size_zipped),
         ),
         external_layers=prepared.external_sizes,
+        pruned=prepared.pruned,
+        bytecode=prepared.bytecode,
         origin=plan_origin(prepared, replanned=replanned),
     )

@@ -6,6 +6,7 @@ The partitioner's own figures (expected bytes, exact or heuristic, lower bound) 
 from __future__ import annotations
 
 from ..external_layers import ExternalSize
+from ..layers.budget import describe
 from .headroom import LimitUse
 from .plan_model import LayerRow, PackageRow, PlanReport
 from .table import columns
@@ -134,6 +135,7 @@ def format_plan(report: PlanReport, *, verbose: bool = False) -> str:
         for fn in report.functions
     ]
     lines += [_external_words(x) for x in report.external_layers]
+    lines += describe(report.bytecode, report.pruned)
     if verbose and report.mode != "fat":
         lines += _solver(report)
     lines += _limits(report)
