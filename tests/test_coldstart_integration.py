@@ -117,6 +117,7 @@ def test_auto_fits_where_true_is_refused_and_imports_without_compiling(
     assert cli.main(["--quiet", "build", str(root)]) == 1
     err = capsys.readouterr().err
     assert "over Lambda's 262,144,000-byte limit" in err
+    assert '(1) set compile = "auto"' in err  # the first way out is the one that works
     assert not (root / "dist" / "lambda" / "manifest.json").exists()
 
     _compile(root, '"auto"')

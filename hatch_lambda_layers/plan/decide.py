@@ -115,6 +115,7 @@ def plan_within_limits(
         layers_built=len(plan.layers) if plan is not None else 0,
         external_layers=len(config.external_layers),
         botocore_services=config.botocore_services is not None,
+        compile_everything=config.compile is True,
     )
     raise_breaches([*assess(sizes), *refused])
     assert plan is not None  # a refusal raised above
