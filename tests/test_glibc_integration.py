@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import textwrap
@@ -78,6 +79,10 @@ def test_numpy_for_python311_refused_from_a_plain_lock_and_resolved_for_the_targ
     assert status == 1
     assert f"numpy {locked} has no wheel for python3.11 x86_64" in err
     assert 'lock = "none"' in err
+    # One round: the newest release that loads, and the constraint that picks it.
+    advice = re.search(r'the newest release that ships one is ([\w.]+): add "numpy<([\w.]+)"', err)
+    assert advice is not None, err
+    print(err.splitlines()[-1])  # quoted in the closing note
     assert not (project / "dist" / "lambda" / "manifest.json").exists()
 
     # Resolving for the target picks the newest numpy that glibc 2.26 can load.
@@ -89,6 +94,7 @@ def test_numpy_for_python311_refused_from_a_plain_lock_and_resolved_for_the_targ
         p for layer in manifest["layers"] for p in layer["packages"] if p["name"] == "numpy"
     ]
     assert tuple(int(x) for x in numpy["version"].split(".")[:2]) < (major, minor)
+    assert numpy["version"] == advice[1]  # what the advice named is what resolves
     machines: dict[str, str] = {}
     for layer in manifest["layers"]:
         machines.update(zip_elf_machines(project / "dist" / "lambda" / layer["file"]))

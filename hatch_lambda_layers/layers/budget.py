@@ -138,7 +138,10 @@ def describe(report: BytecodeReport | None, pruned: PruneReport | None = None) -
     """The plan's lines about pruning and bytecode, per function."""
     lines: list[str] = []
     if pruned is not None and pruned.savings:
-        parts = [f"{s.rule} {_mb(s.bytes)} ({s.files} files)" for s in pruned.savings]
+        parts = [
+            f"{s.rule} {_mb(s.bytes)} ({s.files} file{'' if s.files == 1 else 's'})"
+            for s in pruned.savings
+        ]
         lines.append(f"pruned (default-excludes): {_mb(pruned.bytes)}: " + ", ".join(parts))
         lines += [f"  kept {k.directory}/ ({k.rule}): {k.by} refers to it" for k in pruned.kept]
     if report is None:
