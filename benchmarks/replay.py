@@ -529,7 +529,8 @@ def overhead_table(results: Mapping[str, Any]) -> list[str]:
                 cells.append(
                     "infeasible"
                     if r["bytes"] is None
-                    else f"{r['layers']} layers, {mb(r['bytes'])} MB, {r['versions_published']} v"
+                    else f"{r['layers']} layer{'' if r['layers'] == 1 else 's'}, "
+                    f"{mb(r['bytes'])} MB, {r['versions_published']} v"
                 )
             lines.append(f"| {name} | {mode} | " + " | ".join(cells) + " |")
     return lines
