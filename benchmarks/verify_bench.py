@@ -7,12 +7,13 @@ cached wheel on each build (what the cache's stat sidecar avoids).
 For each ``*.whl`` in WHEEL_DIR (e.g. wheels from a warm ``$HATCH_LAMBDA_LAYERS_CACHE_DIR``):
 ``verify_wheel`` (cold), ``read_wheel`` with the verdict loaded from a cache (warm), and one
 sha256 of the file (re-hash); best of N runs each, files in the page cache. Prints a table and
-the totals.
+the totals, and writes them to `--out` (default benchmarks/results/verify.json).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -57,9 +58,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("wheels", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "verify.json")
     args = parser.parse_args()
     totals = [0.0, 0.0, 0.0]
     zipped = unzipped = 0
+    rows: list[dict[str, object]] = []
     print("| wheel | MB zipped | MB unzipped | verify (cold) s | warm read s | re-hash s |")
     print("|---|--:|--:|--:|--:|--:|")
     with tempfile.TemporaryDirectory() as cache:
@@ -73,8 +76,17 @@ def main() -> None:
             cells = " | ".join(f"{f:.3f}" for f in figures)
             name = wheel.name.split("-")[0]
             print(f"| {name} | {size / 1e6:.1f} | {inflated / 1e6:.1f} | {cells} |")
+            rows.append(
+                {"wheel": wheel.name, "zipped": size, "unzipped": inflated}
+                | dict(zip(("cold_s", "warm_s", "rehash_s"), figures, strict=True))
+            )
     cells = " | ".join(f"**{t:.3f}**" for t in totals)
     print(f"| all | {zipped / 1e6:.1f} | {unzipped / 1e6:.1f} | {cells} |")
+    summary = {"zipped": zipped, "unzipped": unzipped, "repeat": args.repeat}
+    summary |= dict(zip(("cold_s", "warm_s", "rehash_s"), totals, strict=True))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"wheels": rows, "all": summary}, indent=1) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
