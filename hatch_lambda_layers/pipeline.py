@@ -17,6 +17,8 @@ from .errors import ConfigError
 from .external_layers import cache_root, external_sizes
 from .layers.entries import Entry, entry_size
 from .layers.packages import read_packages
+from .modes import writer_for
+from .needs import function_needs, function_roots
 from .output import OutputDirectory
 from .plan.decide import decide_rates, layer_names, plan_within_limits
 from .plan.evidence import gather_evidence
@@ -34,10 +36,10 @@ from .report.summary import (
 )
 from .report.units import plural
 from .reporting import Reporter, SilentReporter
-from .resolve.graph import split_provided
-from .resolve.load import SharedIndex, fetch_bundled, load_graph
+from .resolve.load import SharedIndex, fetch_bundled
 from .resolve.locks import find_lock
 from .targets import get_target
+from .workspace import load_members_graph
 
 __all__ = ["BuildResult", "Prepared", "build", "find_planfile", "planfile_for", "prepare"]
 
@@ -75,15 +77,13 @@ def prepare(
     plan_path, committed = found if found is not None else (None, None)
     previous = output.previous if output is not None else None
     with SharedIndex(config, project.root, lock_path) as index:
-        graph = load_graph(
-            project_name=project.name,
-            requirements=project.requirements,
-            target=target,
-            lock_path=lock_path,
-            index=index,
-            reporter=reporter,
+        graph, member_roots = load_members_graph(
+            project, target=target, lock_path=lock_path, index=index, reporter=reporter
         )
-        closure = split_provided(graph, config.provided)
+        needs = function_needs(
+            graph, function_roots(project, config, graph, member_roots), config.provided
+        )
+        closure = needs.closure
         for item in closure.left_out:
             reporter.info(f"Leaving out {item.name} {item.version} ({item.reason})")
         wheels = fetch_bundled(closure.bundled, target, reporter, index)
@@ -116,7 +116,7 @@ def prepare(
                 f"external layer {size.arn}: unknown size ({size.note}); it is left out of the "
                 f"unzipped total: set it in tool.lambda-layers.external-layer-sizes"
             )
-    plan, limits = plan_within_limits(
+    decided, limits = plan_within_limits(
         packages,
         rates,
         config,
@@ -125,7 +125,9 @@ def prepare(
         files=files,
         external=sum(s.unzipped or 0 for s in external),
         replan=replan,
+        needs=needs.functions,
     )
+    plan = decided.plan
     return Prepared(
         project=project,
         config=config,
@@ -141,6 +143,7 @@ def prepare(
         function_files=files,
         limits=limits,
         external_sizes=external,
+        function_layers=decided.attached,
     )
 
 
@@ -169,7 +172,16 @@ def _write(
     """Stage every zip, then commit them with the manifest (and a fresh plan file when the
     project has none committed)."""
     project, config = prepared.project, prepared.config
-    fresh = prepared.planfile_path != project.root / PLANFILE_NAME and config.mode != "fat"
+    fresh = prepared.planfile_path != project.root / PLANFILE_NAME and config.mode not in (
+        "fat",
+        "efs",
+    )
+    writer = writer_for(config.mode)
+    if writer is not None:  # image, efs: each mode's own artifacts
+        with output.staging() as staging:
+            built = writer(prepared, staging, output.previous, reporter)
+            planfile = planfile_for(prepared, built) if fresh else None
+            return built, staging.commit(built, planfile)
     progress = WriteTracker(
         reporter.write_progress(), len(prepared.plan.layers) + len(functions(project, config))
     )

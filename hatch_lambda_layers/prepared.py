@@ -4,7 +4,7 @@ the output stage writes. Plain data, with the derivations both need."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Config
@@ -37,6 +37,13 @@ class Prepared:
     function_files: Mapping[str, tuple[FileEntry, ...]]
     limits: Limits
     external_sizes: tuple[ExternalSize, ...] = ()
+    # function -> the partition layers it attaches (sorted); a function not named attaches all
+    function_layers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def attached(self, function: str) -> tuple[Layer, ...]:
+        """The planned layers `function` attaches, in plan order."""
+        names = self.function_layers.get(function)
+        return tuple(x for x in self.plan.layers if names is None or x.name in names)
 
     @property
     def identical_functions(self) -> tuple[tuple[str, ...], ...]:

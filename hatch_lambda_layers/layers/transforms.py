@@ -33,6 +33,7 @@ def transform_packages(
             raise interpreters.no_python_error(target)
         reporter.waiting(f"Compiling bytecode for {target.runtime} with {python}")
         root = compile.FUNCTION_INSTALL_ROOT if config.mode == "fat" else compile.LAYER_INSTALL_ROOT
+        root = config.efs_mount_path if config.mode == "efs" else root
         result = [
             compile.compile_package(p, target, python=python, install_root=root, on_skip=skipped)
             for p in result
