@@ -601,7 +601,7 @@ def _parse_mode_keys(t: _Table, mode: Mode, external_layers: tuple[str, ...]) ->
         if not _MOUNT_PATH.fullmatch(path) or any(p in (".", "..") for p in parts):
             t.problem(
                 "efs-mount-path",
-                f'must be an absolute path under /mnt/ (Lambda mounts file systems there), e.g. '
+                f"must be an absolute path under /mnt/ (Lambda mounts file systems there), e.g. "
                 f'"{DEFAULT_EFS_MOUNT_PATH}", got {_show(path)}',
             )
             path = None

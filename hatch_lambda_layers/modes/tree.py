@@ -65,9 +65,7 @@ def write_tree(directory: Path, entries: Iterable[Entry], *, epoch: int | None =
     return Tree(content_hash_of(hashes), size, len(ordered))
 
 
-def _write_file(
-    target: Path, entry: Entry, wheels: dict[Path, zipfile.ZipFile]
-) -> tuple[str, int]:
+def _write_file(target: Path, entry: Entry, wheels: dict[Path, zipfile.ZipFile]) -> tuple[str, int]:
     """Write one entry's bytes to `target`; (sha256 hex, size)."""
     digest = hashlib.sha256()
     size = 0
