@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from hatch_lambda_layers import cli
 from hatch_lambda_layers.config import parse_config
 from hatch_lambda_layers.errors import ConfigError
 from tests.lambdaemu import run_handler
@@ -169,3 +170,19 @@ def test_function_dependencies_are_names() -> None:
     table["functions"] = {"api": {"handler": "app.handler", "dependencies": ["PyJWT"]}}
     (function,) = parse_config(table).functions
     assert function.dependencies == ("pyjwt",)
+
+
+def test_plan_shows_which_layers_each_function_attaches(
+    fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project(fixture, tmp_path / "p")
+    assert cli.main(["plan", str(project), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    functions = {f["name"]: f for f in report["functions"]}
+    holds = {x["name"]: {p["name"] for p in x["packages"]} for x in report["layers"]}
+    assert functions["bare"]["layers"] == []
+    assert set().union(*(holds[x] for x in functions["native"]["layers"])) == {"nativeext"}
+    assert cli.main(["plan", str(project)]) == 0
+    text = capsys.readouterr().out
+    assert "function bare: 3 files" in text
+    assert "; attaches no layers" in text

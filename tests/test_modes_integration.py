@@ -253,7 +253,7 @@ def test_workspace_functions_attach_only_their_own_layers(workspace: Path, tmp_p
     assert PYTHON is not None
     manifest_path = out / "manifest.json"
     token = _hs256({"sub": "user-1"}, "secret")
-    runs = {
+    runs: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         "api": ({"id": 7}, {"id": 7}),
         "worker": ({"values": [1, 2, 3]}, {"total": 6}),
         "authorizer": ({"token": token}, {"principalId": "user-1"}),
