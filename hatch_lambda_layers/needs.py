@@ -85,3 +85,15 @@ def function_needs(
     bundled = tuple(sorted((graph[n] for n in union), key=lambda p: p.name))
     closure = Closure(bundled=bundled, left_out=tuple(sorted(left_out, key=lambda x: x.name)))
     return Needs(closure, needs)
+
+
+def bundle_needs(
+    project: ProjectInfo,
+    config: Config,
+    graph: DependencyGraph,
+    member_roots: Mapping[str, tuple[str, ...]],
+) -> Needs:
+    """`function_needs` of every function's roots (`function_roots`)."""
+    return function_needs(
+        graph, function_roots(project, config, graph, member_roots), config.provided
+    )

@@ -17,8 +17,8 @@ from .errors import ConfigError
 from .external_layers import cache_root, external_sizes
 from .layers.entries import Entry, entry_size
 from .layers.packages import read_packages
-from .modes import writer_for
-from .needs import function_needs, function_roots
+from .modes import PLANNED, writer_for
+from .needs import bundle_needs
 from .output import OutputDirectory
 from .plan.decide import decide_rates, layer_names, plan_within_limits
 from .plan.evidence import gather_evidence
@@ -39,7 +39,7 @@ from .reporting import Reporter, SilentReporter
 from .resolve.load import SharedIndex, fetch_bundled
 from .resolve.locks import find_lock
 from .targets import get_target
-from .workspace import load_members_graph
+from .workspace import load_members_graph, workspace_lock
 
 __all__ = ["BuildResult", "Prepared", "build", "find_planfile", "planfile_for", "prepare"]
 
@@ -72,7 +72,7 @@ def prepare(
     replan: bool = False,
 ) -> Prepared:
     target = get_target(config.runtime, config.architecture)
-    lock_path = find_lock(project.root, config.lock)
+    lock_path = find_lock(project.root, config.lock) or workspace_lock(project.root, config.lock)
     found = find_planfile(project, output)
     plan_path, committed = found if found is not None else (None, None)
     previous = output.previous if output is not None else None
@@ -80,9 +80,7 @@ def prepare(
         graph, member_roots = load_members_graph(
             project, target=target, lock_path=lock_path, index=index, reporter=reporter
         )
-        needs = function_needs(
-            graph, function_roots(project, config, graph, member_roots), config.provided
-        )
+        needs = bundle_needs(project, config, graph, member_roots)
         closure = needs.closure
         for item in closure.left_out:
             reporter.info(f"Leaving out {item.name} {item.version} ({item.reason})")
@@ -172,10 +170,7 @@ def _write(
     """Stage every zip, then commit them with the manifest (and a fresh plan file when the
     project has none committed)."""
     project, config = prepared.project, prepared.config
-    fresh = prepared.planfile_path != project.root / PLANFILE_NAME and config.mode not in (
-        "fat",
-        "efs",
-    )
+    fresh = prepared.planfile_path != project.root / PLANFILE_NAME and config.mode in PLANNED
     writer = writer_for(config.mode)
     if writer is not None:  # image, efs: each mode's own artifacts
         with output.staging() as staging:

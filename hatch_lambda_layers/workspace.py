@@ -72,6 +72,24 @@ def member_dirs(root: Path) -> list[Path] | None:
     return sorted(found)
 
 
+def workspace_lock(project_root: Path, lock_setting: str) -> Path | None:
+    """For a workspace member built on its own with ``lock = "auto"``: the uv.lock of the
+    workspace it belongs to (the nearest parent whose ``[tool.uv.workspace]`` lists it), so it
+    builds from the same pins as the whole workspace. None otherwise."""
+    if lock_setting != "auto":
+        return None
+    member = project_root.resolve()
+    for parent in member.parents:
+        try:
+            dirs = member_dirs(parent)
+        except ConfigError:  # an unreadable pyproject.toml above: not this build's business
+            return None
+        if dirs is not None:
+            lock = parent / "uv.lock"
+            return lock if member in dirs and lock.is_file() else None
+    return None
+
+
 def _has_table(directory: Path) -> bool:
     return _tool(_read_toml(pyproject_path(directory)), "lambda-layers") is not None
 

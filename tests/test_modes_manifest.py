@@ -131,3 +131,20 @@ def test_the_reader_validates_the_new_fields() -> None:
     assert "field functions[0].layers must be an array of strings" in _bad(layers)
     assert "field efs.sha256 must be a string matching" in _bad(sha)
     assert "missing field efs.mount_path" in _bad(missing)
+
+
+def test_a_build_ends_by_naming_the_image_context_or_the_efs_archive(tmp_path: Any) -> None:
+    from hatch_lambda_layers.report.summary import artifact_lines, artifacts_summary
+
+    base = make_manifest()
+    image = replace(base, functions=(), image=_image())
+    assert artifacts_summary(image, tmp_path / "dist/lambda", tmp_path) == (
+        "Lambda artifacts in dist/lambda: image context image/ (2 layers 1.3 KB) (manifest.json)"
+    )
+    assert artifact_lines(image)[0] == (
+        "  image/layers/demo-numpy/  v2 changed  1.0 KB, COPY to /opt/"
+    )
+    efs = replace(base, efs=_efs())
+    assert artifact_lines(efs)[-1] == (
+        "  efs-demo-cccccccccccc.zip  v1 changed  500 bytes zipped, to extract at /mnt/python"
+    )

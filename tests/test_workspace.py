@@ -170,13 +170,15 @@ def test_a_member_without_a_table_is_not_built(workspace: Path, tmp_path: Path) 
     assert {f["name"] for f in _manifest(root)["functions"]} == {"api-fn", "worker-fn"}
 
 
-def test_a_member_builds_on_its_own_too(fixture: Fixture, workspace: Path, tmp_path: Path) -> None:
-    """Built from its own directory, a member is one project (resolved against its index:
-    the workspace's lock sits at the root)."""
+def test_a_member_builds_on_its_own_from_the_workspace_lock(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Built from its own directory (`lambda-layers build`, `hatch build -t lambda`, `uv
+    build` there), a member is one project, pinned by the workspace's uv.lock."""
     root = _copy(workspace, tmp_path / "monorepo")
     member = root / "functions/auth"
-    text = (member / "pyproject.toml").read_text()
-    (member / "pyproject.toml").write_text(text + f'index-url = "{fixture.index.url}"\n')
-    assert build(member) == 0
+    assert cli.main(["build", str(member)]) == 0
+    assert "Reading uv.lock" in capsys.readouterr().err
     manifest = json.loads((member / "dist/lambda/manifest.json").read_text())
     assert {p["name"] for x in manifest["layers"] for p in x["packages"]} == {"textfmt"}
+    assert [f["name"] for f in manifest["functions"]] == ["auth-fn"]

@@ -11,6 +11,9 @@ from ..output import Staging
 from ..prepared import Prepared
 from ..reporting import Reporter
 
+# The modes whose build plans layers (and leaves a fresh lambda-layers.lock to commit).
+PLANNED = ("layers", "image")
+
 Writer = Callable[[Prepared, Staging, "manifest.Manifest | None", Reporter], manifest.Manifest]
 
 

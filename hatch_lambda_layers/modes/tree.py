@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,16 +102,3 @@ def _date_directories(directory: Path, stamp: int) -> None:
     for path in sorted(found, key=lambda p: len(p.parts), reverse=True):
         os.chmod(path, DIRECTORY_MODE)
         os.utime(path, (stamp, stamp))
-
-
-def copy_tree(source: Path, destination: Path) -> None:
-    """Copy a written tree keeping modes and dates (a reused directory)."""
-    shutil.copytree(source, destination, copy_function=shutil.copy2, dirs_exist_ok=False)
-
-
-def date_tree(directory: Path, stamp: int, names: Sequence[str] = ()) -> None:
-    """Date `names` (files directly in `directory`) and then the directories, as `write_tree`
-    does."""
-    for name in names:
-        os.utime(directory / name, (stamp, stamp))
-    _date_directories(directory, stamp)
