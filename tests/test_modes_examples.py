@@ -109,8 +109,14 @@ def test_push_names_the_content_and_drives_the_builder(fixture: Fixture, tmp_pat
     assert uri == f"{repository}:{push.image_tag(image)}"
     assert steps[0][-1].startswith("aws ecr get-login-password --region eu-west-1 | buildah login")
     assert steps[1] == [
-        "buildah", "bud", "--platform", "linux/amd64", "-t", uri, str(manifest.parent / "image")
-    ]  # fmt: skip
+        "buildah",
+        "bud",
+        "--platform",
+        "linux/amd64",
+        "-t",
+        uri,
+        str(manifest.parent / "image"),
+    ]
     assert steps[2] == ["buildah", "push", uri]
     # The same content elsewhere gets the same tag.
     other = _built(fixture, tmp_path / "elsewhere", "image")

@@ -140,9 +140,12 @@ def test_image_runs_its_handler_as_the_copy_lines_lay_it_out(
     context = project / "dist/lambda/image"
     runtime = provided_runtime(fixture, tmp_path / "runtime")
     result = run_image(
-        context, tmp_path / "rootfs", {"name": "image"}, python_version="3.11",
+        context,
+        tmp_path / "rootfs",
+        {"name": "image"},
+        python_version="3.11",
         runtime_dirs=[runtime],
-    )  # fmt: skip
+    )
     assert result["result"] == {"message": "HELLO IMAGE!", "native": "native", "sdk": "1.40.0"}
     origins = result["origins"]
     assert "/rootfs/var/task/hello_fn/" in origins["hello_fn"]
@@ -200,9 +203,12 @@ def test_image_is_reproducible_and_a_bump_moves_only_its_layer(
     assert after[holder]["version"] == 2
     assert all(not x["changed"] and x["version"] == 1 for n, x in after.items() if n != holder)
     result = run_image(
-        context_a, tmp_path / "rootfs", {"name": "bump"}, python_version="3.11",
+        context_a,
+        tmp_path / "rootfs",
+        {"name": "bump"},
+        python_version="3.11",
         runtime_dirs=[provided_runtime(fixture, tmp_path / "runtime")],
-    )  # fmt: skip
+    )
     assert result["result"]["message"] == "HELLO BUMP!!"
 
 
@@ -250,8 +256,18 @@ class Buildah:
     def build(self, context: Path, tag: str) -> list[str]:
         """Build the context FROM scratch (the AWS base image is not reachable offline: the
         COPY layers do not depend on it); the image's layer digests (diff IDs)."""
-        self("bud", "--layers", "--quiet", "--timestamp", "0",
-             "--build-arg", "BASE_IMAGE=scratch", "-t", tag, str(context))  # fmt: skip
+        self(
+            "bud",
+            "--layers",
+            "--quiet",
+            "--timestamp",
+            "0",
+            "--build-arg",
+            "BASE_IMAGE=scratch",
+            "-t",
+            tag,
+            str(context),
+        )
         inspected = json.loads(self("inspect", "--type", "image", tag))
         diff_ids: list[str] = inspected["OCIv1"]["rootfs"]["diff_ids"]
         return diff_ids
@@ -295,9 +311,12 @@ def test_buildah_builds_the_context_with_stable_layer_digests(
         buildah("rm", container)
     runtime = provided_runtime(fixture, tmp_path / "runtime")
     result = run_in_root(
-        tree, "hello_fn.handler.handler", {"name": "oci"}, python_version="3.11",
+        tree,
+        "hello_fn.handler.handler",
+        {"name": "oci"},
+        python_version="3.11",
         runtime_dirs=[runtime],
-    )  # fmt: skip
+    )
     assert result["result"]["message"] == "HELLO OCI!"
     assert lambda_path(tree, "3.11")[0] in result["origins"]["hello_fn"]
 

@@ -157,9 +157,13 @@ def test_data_stack_as_an_image_runs_its_handler(data_stack: Path, tmp_path: Pat
     assert manifest["limits"]["ok"] is True
     assert PYTHON is not None
     result = run_image(
-        out / image["context"], tmp_path / "rootfs", {"n": 1000}, python_version="3.12",
-        python=str(PYTHON), timeout=300,
-    )  # fmt: skip
+        out / image["context"],
+        tmp_path / "rootfs",
+        {"n": 1000},
+        python_version="3.12",
+        python=str(PYTHON),
+        timeout=300,
+    )
     assert result["result"]["rows"] == 1000
     assert result["result"]["sum"] == 499500
     assert "/rootfs/opt/python/pyarrow/" in result["origins"]["pyarrow"]
