@@ -142,6 +142,7 @@ def prepare(
         limits=limits,
         external_sizes=external,
         function_layers=decided.attached,
+        function_needs=needs.functions,
     )
 
 
@@ -197,7 +198,7 @@ def _write(
         for fn in functions(project, config):
             entries: list[Entry] = list(prepared.function_files[fn.name])
             if config.mode == "fat":
-                entries += [e for p in prepared.packages for e in p.entries]
+                entries += [e for p in prepared.packages_of(fn.name) for e in p.entries]
             reporter.waiting(f"Writing function {fn.name}")
             progress.start(f"function {fn.name}", sum(map(entry_size, entries)))
             fns.append(staging.function(fn.name, fn.handler, entries))

@@ -39,6 +39,13 @@ class Prepared:
     external_sizes: tuple[ExternalSize, ...] = ()
     # function -> the partition layers it attaches (sorted); a function not named attaches all
     function_layers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # function -> the bundled packages it needs; a function not named needs all
+    function_needs: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def packages_of(self, function: str) -> tuple[PackageFiles, ...]:
+        """The bundled packages `function` needs, in bundle order (what its fat zip holds)."""
+        needs = self.function_needs.get(function)
+        return tuple(p for p in self.packages if needs is None or p.name in needs)
 
     def attached(self, function: str) -> tuple[Layer, ...]:
         """The planned layers `function` attaches, in plan order."""

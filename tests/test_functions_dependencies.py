@@ -15,7 +15,7 @@ from hatch_lambda_layers import cli
 from hatch_lambda_layers.config import parse_config
 from hatch_lambda_layers.errors import ConfigError
 from tests.lambdaemu import run_handler
-from tests.projects import UV, Fixture, build, copy_project, provided_runtime
+from tests.projects import UV, Fixture, build, copy_project, provided_runtime, zip_names
 
 pytestmark = [
     pytest.mark.skipif(UV is None, reason="uv is not installed (pip install uv)"),
@@ -186,3 +186,21 @@ def test_plan_shows_which_layers_each_function_attaches(
     text = capsys.readouterr().out
     assert "function bare: 3 files" in text
     assert "; attaches no layers" in text
+
+
+def test_fat_zips_hold_only_each_functions_closure(fixture: Fixture, tmp_path: Path) -> None:
+    project = _project(fixture, tmp_path / "p")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("layer-overhead = 0\n", 'mode = "fat"\n'))
+    assert build(project) == 0
+    out = project / "dist/lambda"
+    functions = {f["name"]: f for f in _manifest(project)["functions"]}
+    tops = {
+        name: {n.split("/")[0] for n in zip_names(out / f["file"])} - {"hello_fn"}
+        for name, f in functions.items()
+    }
+    assert {k: {n for n in v if "dist-info" not in n} for k, v in tops.items()} == {
+        "api": {"greet", "textfmt"},
+        "native": {"nativeext"},
+        "bare": set(),
+    }

@@ -330,3 +330,27 @@ def test_buildah_builds_the_context_with_stable_layer_digests(
     )
     assert [x["name"] for x in after] == [x["name"] for x in layers]
     assert [n for n, (a, b) in enumerate(zip(first, digests, strict=True)) if a != b] == [holder]
+
+
+def test_switching_modes_removes_the_other_modes_artifacts(
+    fixture: Fixture, tmp_path: Path
+) -> None:
+    project = _image_project(fixture, tmp_path / "p")
+    out = project / "dist/lambda"
+    assert build(project) == 0
+    assert (out / "image/Dockerfile").is_file()
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('mode = "image"', 'mode = "efs"'))
+    assert build(project) == 0
+    efs = _manifest(project)["efs"]["file"]
+    assert not (out / "image").exists()
+    assert (out / efs).is_file()
+    pyproject.write_text(pyproject.read_text().replace('mode = "efs"', 'mode = "layers"'))
+    assert build(project) == 0
+    assert not (out / efs).exists()
+    manifest = _manifest(project)
+    assert "image" not in manifest
+    assert "efs" not in manifest
+    assert sorted(p.name for p in out.glob("*.zip")) == sorted(
+        [x["file"] for x in manifest["layers"]] + [f["file"] for f in manifest["functions"]]
+    )
