@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from hatch_lambda_layers import cli
 from hatch_lambda_layers.layers.zipformat import MIN_EPOCH
 from tests.lambdaemu import lambda_path, parse_dockerfile, run_image, run_in_root
 from tests.localindex import serve_index
@@ -354,3 +355,17 @@ def test_switching_modes_removes_the_other_modes_artifacts(
     assert sorted(p.name for p in out.glob("*.zip")) == sorted(
         [x["file"] for x in manifest["layers"]] + [f["file"] for f in manifest["functions"]]
     )
+
+
+def test_image_plan_json_validates_and_shows_the_image_limit(
+    fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_report_plan import _validator
+
+    project = _image_project(fixture, tmp_path / "p")
+    assert cli.main(["plan", str(project), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    _validator().validate(report)
+    assert report["mode"] == "image"
+    assert list(report["limits"]) == ["unzipped"]
+    assert report["limits"]["unzipped"]["max"] == 10 * 1024**3
