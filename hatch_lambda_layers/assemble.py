@@ -21,10 +21,19 @@ def manifest_of(
     previous: manifest.Manifest | None,
 ) -> manifest.Manifest:
     target = prepared.target
-    total = (
-        sum(x.size_unzipped for x in layers)
+    if prepared.config.mode == "layers":
+        functions = [replace(f, layers=_attached_names(prepared, f.name)) for f in functions]
+    by_name = {x.name: x for x in layers}
+    external = sum(s.unzipped or 0 for s in prepared.external_sizes)
+    total = max(
+        (
+            f.size_unzipped + external + sum(by_name[n].size_unzipped for n in f.layers or ())
+            for f in functions
+            if f.layers is not None
+        ),
+        default=sum(x.size_unzipped for x in layers)
         + max((f.size_unzipped for f in functions), default=0)
-        + sum(s.unzipped or 0 for s in prepared.external_sizes)
+        + external,
     )
     limits = replace(
         prepared.limits, unzipped_total=total, ok=total <= prepared.limits.unzipped_max
@@ -53,6 +62,11 @@ def manifest_of(
     )
 
 
+def _attached_names(prepared: Prepared, function: str) -> tuple[str, ...]:
+    """The published names of the layers `function` attaches, in manifest order."""
+    return tuple(prepared.layer_names[x.name] for x in prepared.attached(function))
+
+
 def planfile_for(
     prepared: Prepared,
     built: manifest.Manifest | None = None,
@@ -63,7 +77,10 @@ def planfile_for(
     as a build over `previous` would (plan --update)."""
     if built is not None:
         reverse = {v: k for k, v in prepared.layer_names.items()}
-        records = {reverse[e.name]: (e.version, e.content_hash) for e in built.layers}
+        written = built.image.layers if built.image is not None else built.layers
+        records = {
+            reverse[e.name]: (e.version, e.content_hash) for e in written if e.name in reverse
+        }
     else:
         records = {}
         for layer in prepared.plan.layers:

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import __version__, manifest, pipeline
-from .config import load_config
 from .errors import LambdaLayersError, UsageError
 from .files import write_text_atomic
 from .output import OutputDirectory, output_directory
 from .plan.planfile import PLANFILE_NAME
-from .project import load_project
+from .workspace import load_build
 
 if TYPE_CHECKING:
     from .progress import TerminalProgress
@@ -204,8 +203,7 @@ def _cmd_plan(args: argparse.Namespace, reporter: CliReporter) -> int:
     from .report.plan_model import plan_report
     from .report.plan_text import format_plan
 
-    project = load_project(args.project)
-    config = load_config(project.root)
+    project, config = load_build(args.project)
     output = OutputDirectory(output_directory(project.root / "dist"))
     prepared = pipeline.prepare(
         project, config, reporter, output=output, replan=bool(args.update), trace_imports=True
@@ -227,8 +225,7 @@ def _cmd_plan(args: argparse.Namespace, reporter: CliReporter) -> int:
 
 
 def _cmd_build(args: argparse.Namespace, reporter: CliReporter) -> int:
-    project = load_project(args.project)
-    config = load_config(project.root)
+    project, config = load_build(args.project)
     out = Path(args.output) if args.output else output_directory(project.root / "dist")
     result = pipeline.build(project, config, out, reporter)
     print(result.manifest_path)

@@ -42,7 +42,7 @@ __all__ = [
 
 TOOL_KEY = "tool.lambda-layers"
 
-Mode = Literal["layers", "fat"]
+Mode = Literal["layers", "fat", "image", "efs"]
 Compile = bool | Literal["auto"]
 Upload = Literal["direct", "s3"]
 # `Config.lock` is one of these keywords (always lower case) or else a lock file path.
@@ -87,8 +87,11 @@ _KNOWN_KEYS: tuple[str, ...] = (
     "replan-margin",
     "layer-overhead",
     "external-layer-sizes",
+    "efs-mount-path",
 )
-_FUNCTION_KEYS: tuple[str, ...] = ("handler", "include")
+_FUNCTION_KEYS: tuple[str, ...] = ("handler", "include", "dependencies")
+# Where mode = "efs" expects the dependencies (Lambda mounts file systems under /mnt/).
+DEFAULT_EFS_MOUNT_PATH = "/mnt/python"
 
 # AWS has no library-free validator for these shapes (botocore is an optional extra), so the
 # patterns are written out: layer version ARNs, Lambda resource names, botocore service names.
@@ -109,13 +112,17 @@ class FunctionConfig:
     """One Lambda function built from the project.
 
     `include` holds glob patterns relative to the wheel's distribution paths; empty means
-    everything the wheel target selects. `handler` is None only for the default function the
+    everything the wheel target selects. `dependencies` names the distributions it needs
+    (None: all of the project's). `handler` is None only for the default function the
     pipeline makes when neither `functions` nor `handler` is configured.
     """
 
     name: str
     handler: str | None
     include: tuple[str, ...] = ()
+    # Its own dependency list (distribution names, canonical): it attaches only the layers
+    # that hold their closure. None: every dependency of the project.
+    dependencies: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,6 +167,7 @@ class Config:
     external_layer_sizes: Mapping[str, int] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
+    efs_mount_path: str = DEFAULT_EFS_MOUNT_PATH
 
 
 # --------------------------------------------------------------------------- rendering helpers
@@ -282,6 +290,20 @@ def _check_service(item: str) -> _Checked:
     return None, (
         f'{_show(item)} is not a botocore service name (lowercase, e.g. "s3", "dynamodb"){hint}'
     )
+
+
+def _check_dependency(item: str) -> _Checked:
+    """A function's dependency: a distribution name; versions come from the project's lock."""
+    checked = _check_name(item)
+    if checked[0] is not None:
+        return checked
+    bare = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", item)
+    if bare and _check_name(bare.group(1))[0] is not None:
+        return None, (
+            f"{_show(item)} is not a distribution name: write {json.dumps(bare.group(1))}; its "
+            "version and extras come from the project's dependencies and lock"
+        )
+    return checked
 
 
 def _handler_problem(value: str) -> str | None:
@@ -483,6 +505,9 @@ def _parse_function(
     elif handler is not None and (reason := _handler_problem(handler)):
         table.problem("handler", reason)
     include: tuple[str, ...] = ()
+    dependencies = None
+    if "dependencies" in body:
+        dependencies = table.array("dependencies", "distribution names", _check_dependency)
     if "include" in body:
         include = table.array("include", "glob patterns", _check_glob)
         if isinstance(body["include"], list | tuple) and not body["include"]:
@@ -490,7 +515,7 @@ def _parse_function(
                 "include",
                 "is empty, so the function would hold nothing; remove it to include everything",
             )
-    return FunctionConfig(name=name, handler=handler, include=include)
+    return FunctionConfig(name=name, handler=handler, include=include, dependencies=dependencies)
 
 
 # --------------------------------------------------------------------------- public API
@@ -539,6 +564,7 @@ def _read_config(t: _Table) -> Config:
     replan_margin = t.number("replan-margin", 0.0, 1.0, _DEFAULT_REPLAN_MARGIN)
     layer_overhead = t.integer("layer-overhead", 0, 10**9)
     external_sizes = _parse_external_sizes(t, slots.external_layers)
+    efs_mount_path = _parse_mode_keys(t, mode, slots.external_layers)
     return Config(
         runtime=runtime,
         architecture=architecture,
@@ -566,7 +592,35 @@ def _read_config(t: _Table) -> Config:
         replan_margin=replan_margin,
         layer_overhead=DEFAULT_LAYER_OVERHEAD if layer_overhead is None else layer_overhead,
         external_layer_sizes=MappingProxyType(external_sizes),
+        efs_mount_path=efs_mount_path,
     )
+
+
+_MOUNT_PATH = re.compile(r"/mnt(?:/[A-Za-z0-9_.-]+)+")
+
+
+def _parse_mode_keys(t: _Table, mode: Mode, external_layers: tuple[str, ...]) -> str:
+    """What `mode` allows: `efs-mount-path` (a path under /mnt/, as Lambda requires of a file
+    system's local mount path) only with mode = "efs"; no `external-layers` for an image."""
+    path = t.string("efs-mount-path")
+    if path is not None:
+        parts = path.split("/")
+        if not _MOUNT_PATH.fullmatch(path) or any(p in (".", "..") for p in parts):
+            t.problem(
+                "efs-mount-path",
+                f"must be an absolute path under /mnt/ (Lambda mounts file systems there), e.g. "
+                f'"{DEFAULT_EFS_MOUNT_PATH}", got {_show(path)}',
+            )
+            path = None
+        elif mode != "efs":
+            t.problem("efs-mount-path", f'applies only with mode = "efs", not {json.dumps(mode)}')
+    if mode == "image" and external_layers:
+        t.problem(
+            "external-layers",
+            'cannot be used with mode = "image": Lambda attaches no layers to a container '
+            "image function; put their packages in the project's dependencies instead",
+        )
+    return path or DEFAULT_EFS_MOUNT_PATH
 
 
 def _parse_external_sizes(t: _Table, arns: tuple[str, ...]) -> dict[str, int]:

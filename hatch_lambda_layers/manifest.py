@@ -2,7 +2,8 @@
 
 The fields deploy tooling may rely on are those of CONTRACT section 4. A few additive fields
 (`license_info`, per-package `size_zipped`, `history`) carry what `publish` and the change-rate
-estimates need; readers ignore keys they do not know, so adding fields keeps schema_version 1.
+estimates need; `functions[].layers`, `image` and `efs` describe per-function layers and the
+image and EFS modes; readers ignore keys they do not know, so adding fields keeps schema_version 1.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import LambdaLayersError
 
@@ -127,6 +128,12 @@ class _Reader:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self._fail(key, "an array of strings", value)
         return tuple(value)
+
+    def optional_strings(self, key: str) -> tuple[str, ...] | None:
+        return None if self._value(key, False) is None else self.strings(key)
+
+    def optional_child(self, key: str) -> _Reader | None:
+        return None if self._value(key, False) is None else self.child(key)
 
     def history(self, key: str) -> tuple[Mapping[str, str], ...]:
         value = self._value(key, False)
@@ -245,6 +252,9 @@ class FunctionEntry:
     code_sha256: str
     size_zipped: int
     size_unzipped: int
+    # The names of the manifest's layers this function attaches, in manifest order (mode =
+    # "layers"); None where the build records none (older manifests: every layer).
+    layers: tuple[str, ...] | None = None
 
     @classmethod
     def read(cls, r: _Reader) -> FunctionEntry:
@@ -256,10 +266,11 @@ class FunctionEntry:
             code_sha256=r.string("code_sha256"),
             size_zipped=r.integer("size_zipped"),
             size_unzipped=r.integer("size_unzipped"),
+            layers=r.optional_strings("layers"),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "name": self.name,
             "file": self.file,
             "handler": self.handler,
@@ -267,6 +278,154 @@ class FunctionEntry:
             "code_sha256": self.code_sha256,
             "size_zipped": self.size_zipped,
             "size_unzipped": self.size_unzipped,
+        }
+        if self.layers is not None:
+            data["layers"] = list(self.layers)
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageLayer:
+    """One directory of the image's build context, copied by one COPY instruction (one image
+    layer), in the order the Dockerfile copies them: dependency layers, then the code."""
+
+    name: str
+    dir: str  # relative to the context directory
+    destination: str  # where COPY puts its files in the image
+    version: int
+    changed: bool
+    content_hash: str  # the same hash a zip of these files reports
+    size_unzipped: int
+    files: int
+    packages: tuple[PackageEntry, ...] = ()
+
+    @classmethod
+    def read(cls, r: _Reader) -> ImageLayer:
+        return cls(
+            name=r.string("name"),
+            dir=r.string("dir"),
+            destination=r.string("destination"),
+            version=r.integer("version"),
+            changed=r.boolean("changed"),
+            content_hash=r.string("content_hash", pattern=_CONTENT_HASH),
+            size_unzipped=r.integer("size_unzipped"),
+            files=r.integer("files"),
+            packages=tuple(PackageEntry.read(p) for p in r.objects("packages")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "dir": self.dir,
+            "destination": self.destination,
+            "version": self.version,
+            "changed": self.changed,
+            "content_hash": self.content_hash,
+            "size_unzipped": self.size_unzipped,
+            "files": self.files,
+            "packages": [p.to_dict() for p in self.packages],
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageFunction:
+    """A function the image serves: its handler is the image's command for it."""
+
+    name: str
+    handler: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "handler": self.handler}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageInfo:
+    """mode = "image": the container build context beside the manifest."""
+
+    context: str  # the context directory, beside the manifest
+    base: str  # the AWS base image the Dockerfile starts from
+    platform: str  # linux/amd64 or linux/arm64
+    dockerfile_sha256: str
+    command: tuple[str, ...]  # the image's CMD: the first function's handler
+    size_unzipped: int  # everything the build copies into the image
+    layers: tuple[ImageLayer, ...]
+    functions: tuple[ImageFunction, ...]
+
+    @classmethod
+    def read(cls, r: _Reader) -> ImageInfo:
+        return cls(
+            context=r.string("context"),
+            base=r.string("base"),
+            platform=r.string("platform"),
+            dockerfile_sha256=r.string("dockerfile_sha256", pattern=_HEX64),
+            command=r.strings("command"),
+            size_unzipped=r.integer("size_unzipped"),
+            layers=tuple(ImageLayer.read(x) for x in r.objects("layers")),
+            functions=tuple(
+                ImageFunction(name=f.string("name"), handler=f.optional_string("handler"))
+                for f in r.objects("functions")
+            ),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "context": self.context,
+            "base": self.base,
+            "platform": self.platform,
+            "dockerfile_sha256": self.dockerfile_sha256,
+            "command": list(self.command),
+            "size_unzipped": self.size_unzipped,
+            "layers": [x.to_dict() for x in self.layers],
+            "functions": [f.to_dict() for f in self.functions],
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class EfsInfo:
+    """mode = "efs": the dependencies' archive, to extract at `mount_path` on the file
+    system, and how a function finds them (`handler`, or `pythonpath` in PYTHONPATH)."""
+
+    file: str
+    version: int
+    changed: bool
+    sha256: str
+    content_hash: str
+    size_zipped: int
+    size_unzipped: int
+    mount_path: str
+    pythonpath: str
+    handler: str  # the bootstrap handler each function zip carries
+    packages: tuple[PackageEntry, ...] = ()
+
+    @classmethod
+    def read(cls, r: _Reader) -> EfsInfo:
+        return cls(
+            file=r.string("file"),
+            version=r.integer("version"),
+            changed=r.boolean("changed"),
+            sha256=r.string("sha256", pattern=_HEX64),
+            content_hash=r.string("content_hash", pattern=_CONTENT_HASH),
+            size_zipped=r.integer("size_zipped"),
+            size_unzipped=r.integer("size_unzipped"),
+            mount_path=r.string("mount_path"),
+            pythonpath=r.string("pythonpath"),
+            handler=r.string("handler"),
+            packages=tuple(PackageEntry.read(p) for p in r.objects("packages")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "version": self.version,
+            "changed": self.changed,
+            "sha256": self.sha256,
+            "content_hash": self.content_hash,
+            "size_zipped": self.size_zipped,
+            "size_unzipped": self.size_unzipped,
+            "mount_path": self.mount_path,
+            "pythonpath": self.pythonpath,
+            "handler": self.handler,
+            "packages": [p.to_dict() for p in self.packages],
         }
 
 
@@ -331,10 +490,28 @@ class Manifest:
     # Bounded rolling history of earlier builds' package versions (newest first), which the
     # change-rate estimates read when the project has no lock-file history of its own.
     history: tuple[Mapping[str, str], ...] = field(default=())
+    image: ImageInfo | None = None  # mode = "image"
+    efs: EfsInfo | None = None  # mode = "efs"
     schema_version: int = SCHEMA_VERSION
 
     def layer(self, name: str) -> LayerEntry | None:
         return next((layer for layer in self.layers if layer.name == name), None)
+
+    def artifacts(self) -> tuple[str, ...]:
+        """The names of every file and directory beside the manifest this build owns."""
+        names = [x.file for x in self.layers] + [x.file for x in self.functions]
+        if self.efs is not None:
+            names.append(self.efs.file)
+        if self.image is not None:
+            names.append(self.image.context)
+        return tuple(names)
+
+    def function_layers(self, function: FunctionEntry) -> tuple[LayerEntry, ...]:
+        """The layers `function` attaches, in manifest order (all of them when the manifest
+        does not say)."""
+        if function.layers is None:
+            return self.layers
+        return tuple(x for x in self.layers if x.name in function.layers)
 
     def package_versions(self) -> dict[str, str]:
         return {p.name: p.version for layer in self.layers for p in layer.packages}
@@ -381,6 +558,8 @@ class Manifest:
             ),
             license_info=r.optional_string("license_info"),
             history=r.history("history"),
+            image=_optional(r.optional_child("image"), ImageInfo.read),
+            efs=_optional(r.optional_child("efs"), EfsInfo.read),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -396,7 +575,16 @@ class Manifest:
             "limits": self.limits.to_dict(),
             "license_info": self.license_info,
             "history": [dict(sorted(h.items())) for h in self.history],
+            **({"image": self.image.to_dict()} if self.image is not None else {}),
+            **({"efs": self.efs.to_dict()} if self.efs is not None else {}),
         }
+
+
+_T = TypeVar("_T")
+
+
+def _optional(reader: _Reader | None, read: Callable[[_Reader], _T]) -> _T | None:
+    return None if reader is None else read(reader)
 
 
 def dumps(manifest: Manifest) -> str:

@@ -138,7 +138,7 @@ class OutputDirectory:
         """Remove what an interrupted build left: staging directories, temporary files and
         artifacts (``layer-*.zip``, ``function-*.zip``) the current manifest does not list."""
         previous = self.previous
-        listed = {x.file for x in previous.layers + previous.functions} if previous else set()
+        listed = set(previous.artifacts()) if previous else set()
         for name in listed:  # a hostile manifest stops the build before anything is removed
             confined(self.path, name, what=f"the previous manifest {self.manifest_path}")
         for entry in self.path.iterdir():
@@ -180,7 +180,15 @@ class OutputDirectory:
 
 
 def _is_artifact(name: str) -> bool:
-    return name.endswith(".zip") and name.startswith(("layer-", "function-"))
+    return name.endswith(".zip") and name.startswith(("layer-", "function-", "efs-"))
+
+
+def _remove(path: Path) -> None:
+    """Remove an artifact: a zip, or a directory (an image's build context)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _io_error(path: Path, doing: str, exc: OSError) -> LambdaLayersError:
@@ -217,6 +225,12 @@ class Staging:
         if result.content_hash != content_hash:  # pragma: no cover - guards the writer's contract
             raise LambdaLayersError(f"internal error: content hash of {file} changed while writing")
         return _Written(file=file, result=result)
+
+    def archive(self, stem: str, entries: Sequence[Entry]) -> tuple[str, ZipResult]:
+        """Stage a zip of `entries` named `<stem>-<content hash prefix>.zip`: its name and
+        what the writer reports."""
+        written = self._write(stem, entries)
+        return written.file, written.result
 
     def _intact(self, entry: LayerEntry) -> bool:
         try:
@@ -277,9 +291,9 @@ class Staging:
         the zips the previous manifest listed and this one does not. With `planfile`, also
         leave it here (a fresh plan to commit); returns its path."""
         out = self.output.path
-        keep = {x.file for x in manifest.layers} | {x.file for x in manifest.functions}
+        keep = set(manifest.artifacts())
         previous = self.output.previous
-        listed = [x.file for x in previous.layers + previous.functions] if previous else []
+        listed = list(previous.artifacts()) if previous else []
         # Every name is checked before anything moves: a bad one changes nothing.
         stale = [
             confined(out, old, what="the previous manifest") for old in listed if old not in keep
@@ -289,10 +303,14 @@ class Staging:
             for n in sorted(os.listdir(self.area))
         ]
         for source, target in staged:
+            if source.is_dir() and target.is_dir() and not target.is_symlink():
+                # A directory replaces a directory: the old one goes into the staging area,
+                # which is removed on leaving.
+                os.replace(target, self.area / f".replaced-{target.name}")
             os.replace(source, target)
         write_text_atomic(self.output.manifest_path, dumps(manifest))
         for path in stale:
-            path.unlink(missing_ok=True)
+            _remove(path)
         if planfile is None:
             return None
         path = out / PLANFILE_NAME

@@ -18,6 +18,8 @@ from .external_layers import cache_root, external_sizes
 from .layers.collisions import resolve_collisions
 from .layers.entries import Entry, entry_size
 from .layers.packages import FunctionInputs, read_contents
+from .modes import PLANNED, writer_for
+from .needs import bundle_needs
 from .output import OutputDirectory
 from .plan.decide import decide_rates, layer_names, plan_within_limits
 from .plan.evidence import gather_evidence
@@ -35,10 +37,10 @@ from .report.summary import (
 )
 from .report.units import plural
 from .reporting import Reporter, SilentReporter
-from .resolve.graph import split_provided
-from .resolve.load import SharedIndex, fetch_bundled, load_graph
+from .resolve.load import SharedIndex, fetch_bundled
 from .resolve.locks import find_lock
 from .targets import get_target
+from .workspace import load_members_graph, workspace_lock
 
 __all__ = ["BuildResult", "Prepared", "build", "find_planfile", "planfile_for", "prepare"]
 
@@ -72,20 +74,16 @@ def prepare(
     trace_imports: bool = False,
 ) -> Prepared:
     target = get_target(config.runtime, config.architecture)
-    lock_path = find_lock(project.root, config.lock)
+    lock_path = find_lock(project.root, config.lock) or workspace_lock(project.root, config.lock)
     found = find_planfile(project, output)
     plan_path, committed = found if found is not None else (None, None)
     previous = output.previous if output is not None else None
     with SharedIndex(config, project.root, lock_path) as index:
-        graph = load_graph(
-            project_name=project.name,
-            requirements=project.requirements,
-            target=target,
-            lock_path=lock_path,
-            index=index,
-            reporter=reporter,
+        graph, member_roots = load_members_graph(
+            project, target=target, lock_path=lock_path, index=index, reporter=reporter
         )
-        closure = split_provided(graph, config.provided)
+        needs = bundle_needs(project, config, graph, member_roots)
+        closure = needs.closure
         for item in closure.left_out:
             reporter.info(f"Leaving out {item.name} {item.version} ({item.reason})")
         wheels = fetch_bundled(closure.bundled, target, reporter, index)
@@ -122,7 +120,7 @@ def prepare(
                 f"external layer {size.arn}: unknown size ({size.note}); it is left out of the "
                 f"unzipped total: set it in tool.lambda-layers.external-layer-sizes"
             )
-    plan, limits = plan_within_limits(
+    decided, limits = plan_within_limits(
         packages,
         rates,
         config,
@@ -131,7 +129,9 @@ def prepare(
         files=files,
         external=sum(s.unzipped or 0 for s in external),
         replan=replan,
+        needs=needs.functions,
     )
+    plan = decided.plan
     return Prepared(
         project=project,
         config=config,
@@ -149,6 +149,8 @@ def prepare(
         external_sizes=external,
         pruned=contents.pruned,
         bytecode=contents.bytecode,
+        function_layers=decided.attached,
+        function_needs=needs.functions,
     )
 
 
@@ -177,7 +179,13 @@ def _write(
     """Stage every zip, then commit them with the manifest (and a fresh plan file when the
     project has none committed)."""
     project, config = prepared.project, prepared.config
-    fresh = prepared.planfile_path != project.root / PLANFILE_NAME and config.mode != "fat"
+    fresh = prepared.planfile_path != project.root / PLANFILE_NAME and config.mode in PLANNED
+    writer = writer_for(config.mode)
+    if writer is not None:  # image, efs: each mode's own artifacts
+        with output.staging() as staging:
+            built = writer(prepared, staging, output.previous, reporter)
+            planfile = planfile_for(prepared, built) if fresh else None
+            return built, staging.commit(built, planfile)
     progress = WriteTracker(
         reporter.write_progress(), len(prepared.plan.layers) + len(functions(project, config))
     )
@@ -198,7 +206,7 @@ def _write(
         for fn in functions(project, config):
             entries: list[Entry] = list(prepared.function_files[fn.name])
             if config.mode == "fat":
-                entries += [e for p in prepared.packages for e in p.entries]
+                entries += [e for p in prepared.packages_of(fn.name) for e in p.entries]
             reporter.waiting(f"Writing function {fn.name}")
             progress.start(f"function {fn.name}", sum(map(entry_size, entries)))
             fns.append(staging.function(fn.name, fn.handler, entries))

@@ -4,7 +4,7 @@ the output stage writes. Plain data, with the derivations both need."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Config
@@ -41,6 +41,20 @@ class Prepared:
     external_sizes: tuple[ExternalSize, ...] = ()
     pruned: PruneReport = EMPTY_REPORT  # what default-excludes left out, per rule
     bytecode: BytecodeReport | None = None  # what compile did (None: compile = false)
+    # function -> the partition layers it attaches (sorted); a function not named attaches all
+    function_layers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # function -> the bundled packages it needs; a function not named needs all
+    function_needs: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def packages_of(self, function: str) -> tuple[PackageFiles, ...]:
+        """The bundled packages `function` needs, in bundle order (what its fat zip holds)."""
+        needs = self.function_needs.get(function)
+        return tuple(p for p in self.packages if needs is None or p.name in needs)
+
+    def attached(self, function: str) -> tuple[Layer, ...]:
+        """The planned layers `function` attaches, in plan order."""
+        names = self.function_layers.get(function)
+        return tuple(x for x in self.plan.layers if names is None or x.name in names)
 
     @property
     def identical_functions(self) -> tuple[tuple[str, ...], ...]:

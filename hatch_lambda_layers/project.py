@@ -32,11 +32,34 @@ class ProjectFile:
 
 @dataclass(frozen=True)
 class ProjectInfo:
+    """A project (or a workspace: `members` then hold the projects whose functions it builds,
+    and `files` is empty)."""
+
     root: Path
     name: str
     version: str
     requirements: tuple[str, ...]
     files: tuple[ProjectFile, ...]
+    members: tuple[Member, ...] = ()
+
+
+@dataclass(frozen=True)
+class Member:
+    """A project whose functions a build makes, with its own configuration; `path` is its
+    directory relative to the workspace root, in posix form (``.`` for a lone project)."""
+
+    path: str
+    project: ProjectInfo
+    config: Config
+
+    def where(self, key: str) -> str:
+        """`key` prefixed with the member's pyproject.toml inside a workspace."""
+        return key if self.path == "." else f"{self.path}/pyproject.toml: {key}"
+
+
+def members_of(project: ProjectInfo, config: Config) -> tuple[Member, ...]:
+    """The projects whose functions the build makes: a workspace's members, or the project."""
+    return project.members or (Member(".", project, config),)
 
 
 def _files(included: Iterable[Any]) -> tuple[ProjectFile, ...]:
@@ -87,10 +110,31 @@ def load_project(root: str | os.PathLike[str]) -> ProjectInfo:
 
 
 def functions(project: ProjectInfo, config: Config) -> tuple[FunctionConfig, ...]:
-    """The configured functions, or one named after the project with `handler`."""
-    if config.functions:
-        return config.functions
-    return (FunctionConfig(name=slug(project.name), handler=config.handler),)
+    """The configured functions (every member's, in a workspace), or one named after the
+    project with `handler`."""
+    return tuple(fn for _, fn in owned_functions(project, config))
+
+
+def owned_functions(
+    project: ProjectInfo, config: Config
+) -> tuple[tuple[Member, FunctionConfig], ...]:
+    """Each function with the member it belongs to; a name used twice is a `ConfigError`."""
+    owned: list[tuple[Member, FunctionConfig]] = []
+    seen: dict[str, Member] = {}
+    for member in members_of(project, config):
+        own = member.config.functions or (
+            FunctionConfig(name=slug(member.project.name), handler=member.config.handler),
+        )
+        for fn in own:
+            if fn.name in seen:
+                raise ConfigError(
+                    f"{member.where('tool.lambda-layers.functions.' + fn.name)}: "
+                    f"{seen[fn.name].path} already has a function named {fn.name!r}; function "
+                    f"names must be unique in a workspace"
+                )
+            seen[fn.name] = member
+            owned.append((member, fn))
+    return tuple(owned)
 
 
 def slug(name: str) -> str:
@@ -102,18 +146,18 @@ def function_files(project: ProjectInfo, config: Config) -> dict[str, tuple[File
     """Per function, the project's own files at the zip root (hatch's wheel selection), narrowed
     by its `include` patterns (the same gitignore-style globs as `exclude`)."""
     result: dict[str, tuple[FileEntry, ...]] = {}
-    for fn in functions(project, config):
+    for member, fn in owned_functions(project, config):
+        key = member.where(f"tool.lambda-layers.functions.{fn.name}.include")
         try:
             patterns = [ExcludePattern.parse(p) for p in fn.include]
         except ValueError as exc:
-            raise ConfigError(f"tool.lambda-layers.functions.{fn.name}.include: {exc}") from None
-        chosen = [
-            f for f in project.files if not patterns or any(p.matches(f.path) for p in patterns)
-        ]
+            raise ConfigError(f"{key}: {exc}") from None
+        files = member.project.files
+        chosen = [f for f in files if not patterns or any(p.matches(f.path) for p in patterns)]
         if not chosen:
             raise ConfigError(
-                f"tool.lambda-layers.functions.{fn.name}.include matches none of the project's "
-                f"files ({', '.join(p.path for p in project.files[:5])}...)"
+                f"{key} matches none of the project's files "
+                f"({', '.join(p.path for p in files[:5])}...)"
             )
         result[fn.name] = tuple(
             FileEntry(path=f.path, source_path=f.source, mode=file_mode(f.source)) for f in chosen

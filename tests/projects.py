@@ -117,13 +117,13 @@ def write_project(root: Path, pyproject: str = PYPROJECT) -> Path:
     return root
 
 
-def uv_lock(project: Path, index: LocalIndex, cache: Path) -> None:
+def uv_lock(project: Path, index: LocalIndex, cache: Path, *extra: str) -> None:
     assert UV is not None
     env = {**os.environ, "UV_CACHE_DIR": str(cache), "UV_NO_CONFIG": "1"}
     for key in ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_INDEX"):
         env.pop(key, None)
     proc = subprocess.run(
-        [UV, "lock", "--default-index", index.url, "--no-progress"],
+        [UV, "lock", "--default-index", index.url, "--no-progress", *extra],
         cwd=project,
         env=env,
         capture_output=True,

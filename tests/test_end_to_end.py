@@ -291,6 +291,7 @@ def test_every_broken_limit_is_named_at_once_total_first(
     assert message.startswith("lambda-layers: error: 2 Lambda limits broken")
     assert total_at < upload_at
     assert 'fits as mode = "image"' in message
+    assert 'fits as mode = "efs" (function 0.0 MB of 262.1 MB, 266.0 MB of dependencies' in message
     assert "hugedata 3.0 56.0 MB" in message
     assert 'upload = "s3"' in message
 

@@ -89,6 +89,8 @@ def add_bytecode(
         raise interpreters.no_python_error(target)
     fat = config.mode == "fat"
     root = compile.FUNCTION_INSTALL_ROOT if fat else compile.LAYER_INSTALL_ROOT
+    if config.mode == "efs":  # the archive is extracted at the mount path, no python/ prefix
+        root = config.efs_mount_path
     groups = [_Group(p.name, _sources(p.entries), root) for p in packages]
     function_sources = {e.path: e for f in inputs.function_files.values() for e in f}
     groups.append(

@@ -23,9 +23,10 @@ from .wheel import read_wheel
 
 
 def layout_options(config: Config) -> LayoutOptions:
-    """How wheel members map onto a layer (or, in fat mode, onto the function zip's root)."""
+    """How wheel members map onto a layer (or, in fat mode, onto the function zip's root; in
+    efs mode, onto the root of the archive extracted at the mount path)."""
     return LayoutOptions(
-        prefix="" if config.mode == "fat" else "python/",
+        prefix="" if config.mode in ("fat", "efs") else "python/",
         default_excludes=config.default_excludes,
         exclude=config.exclude,
         botocore_services=(

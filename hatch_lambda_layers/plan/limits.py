@@ -8,8 +8,8 @@ succeed (the unzipped total first: uploading through S3 does not lift it).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from ..errors import LimitError
 from ..layers.entries import PackageFiles
@@ -90,6 +90,14 @@ def _total_ways(sizes: Sizes) -> tuple[str, ...]:
             f'build a container image instead: fits as mode = "image" ({_mb(sizes.total)} of '
             f"{IMAGE_MAX / 1024**3:g} GB)"
         )
+    beside = sizes.function_unzipped + sizes.external_unzipped
+    if beside <= UNZIPPED_MAX:
+        bundled = sum(p.size_unzipped for p in sizes.packages)
+        ways.append(
+            f'mount the dependencies from EFS instead: fits as mode = "efs" (function '
+            f"{_mb(beside)} of {_mb(UNZIPPED_MAX)}, {_mb(bundled)} of dependencies on the "
+            f"file system)"
+        )
     return tuple(ways)
 
 
@@ -126,6 +134,74 @@ def assess(sizes: Sizes) -> list[Breach]:
             )
         )
     return breaches
+
+
+def assess_mode(
+    sizes: Sizes, mode: str, functions: Mapping[str, Sizes] | None = None
+) -> list[Breach]:
+    """The limits of `mode`: Lambda's zip limits for layers and fat (per function when
+    `functions` attach different layers), the image's size for an image, and for EFS the
+    function zip with its external layers (the dependencies live on the file system)."""
+    if mode == "image":
+        return _assess_image(sizes)
+    if mode == "efs":
+        return assess(replace(sizes, packages=(), layers_built=0))
+    if not functions:
+        return assess(sizes)
+    return [
+        replace(breach, what=f"function {name}: {breach.what}")
+        for name, own in sorted(functions.items())
+        for breach in assess(own)
+    ]
+
+
+def _assess_image(sizes: Sizes) -> list[Breach]:
+    total = sizes.total
+    if total <= IMAGE_MAX:
+        return []
+    return [
+        Breach(
+            0,
+            f"the image's function and dependencies take {total:,} bytes ({_mb(total)}), over "
+            f"the {IMAGE_MAX:,}-byte limit of a Lambda container image by {total - IMAGE_MAX:,}",
+            (
+                f"leave out what the function does not need with provided or exclude (largest: "
+                f"{_largest(sizes.packages)})",
+                'mount the dependencies from EFS instead with mode = "efs"',
+            ),
+        )
+    ]
+
+
+def limits_for_mode(
+    sizes: Sizes,
+    mode: str,
+    functions: Mapping[str, Sizes] | None = None,
+    *,
+    direct_upload: bool,
+) -> Limits:
+    """The limits a planned build of `mode` stands at: for functions attaching different
+    layers, the largest figures of any of them."""
+    if mode == "image":
+        return Limits(
+            layers_used=0,
+            layers_max=0,
+            unzipped_total=sizes.total,
+            unzipped_max=IMAGE_MAX,
+            zipped_layer_max=None,
+            ok=True,
+        )
+    if mode == "efs":
+        sizes = replace(sizes, packages=(), layers_built=0)
+    limits = limits_of(sizes, direct_upload=direct_upload)
+    if not functions:
+        return limits
+    each = [limits_of(own, direct_upload=direct_upload) for own in functions.values()]
+    return replace(
+        limits,
+        layers_used=max(x.layers_used for x in each),
+        unzipped_total=max(x.unzipped_total for x in each),
+    )
 
 
 def upload_breach(message: str) -> Breach:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .check import wanted_layers
 from .context import Context
 from .functions import apply_function
 from .layer_publish import publish_new_version
@@ -77,7 +78,12 @@ def apply_region(ctx: Context, plan: RegionPlan, progress: Progress) -> None:
         layer = replace(layer, shares=shares)
         progress.layers.append(layer)
         arns.append(layer.arn)
-    wanted = (*arns, *ctx.manifest.external_layers)
     for function in plan.functions:
+        entry = function.entry
+        wanted = (
+            wanted_layers(ctx.manifest, entry, arns)
+            if entry is not None
+            else (*arns, *ctx.manifest.external_layers)
+        )
         progress.functions.append(apply_function(ctx, region, function, wanted, done))
     progress.complete = True

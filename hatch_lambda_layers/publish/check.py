@@ -28,6 +28,7 @@ __all__ = [
     "check_artifacts",
     "code_sha256_of",
     "select_function",
+    "wanted_layers",
 ]
 
 # Lambda's LayerName rule for a bare name (API reference, PublishLayerVersion).
@@ -181,14 +182,27 @@ def _check_functions(
         )
         if code is not None:
             checked.append(FunctionArtifact(target, function, code))
-    count = len(manifest.layers) + len(manifest.external_layers)
-    if targets and count > LAYERS_MAX:
-        problems.append(
-            f"function {targets[0].aws_name!r} would get {count} layers "
-            f"({len(manifest.layers)} built + {len(manifest.external_layers)} external), "
-            f"Lambda allows {LAYERS_MAX}; lower max-layers"
-        )
+    for f in checked:  # the first function over (all are, without per-function layers)
+        built = len(manifest.function_layers(f.entry))
+        count = built + len(manifest.external_layers)
+        if count > LAYERS_MAX:
+            problems.append(
+                f"function {f.name!r} would get {count} layers "
+                f"({built} built + {len(manifest.external_layers)} external), "
+                f"Lambda allows {LAYERS_MAX}; lower max-layers"
+            )
+            break
     return checked
+
+
+def wanted_layers(
+    manifest: Manifest, function: FunctionEntry, arns: Sequence[str]
+) -> tuple[str, ...]:
+    """The layer ARNs `function` attaches: of `arns` (one per manifest layer, in manifest
+    order) those of the layers it lists, then the external layers."""
+    mine = {x.name for x in manifest.function_layers(function)}
+    built = [arn for layer, arn in zip(manifest.layers, arns, strict=True) if layer.name in mine]
+    return (*built, *manifest.external_layers)
 
 
 def check_artifacts(
@@ -203,6 +217,12 @@ def check_artifacts(
 
     With the shared `store`, layers over the direct-upload limit may go through it (in the
     store bucket's region; other regions need `s3_bucket`, which planning checks)."""
+    if manifest.image is not None:
+        raise PublishError(
+            f'the manifest is a container image build (mode = "image", context '
+            f"{manifest.image.context}/): build and push the image with a container builder, "
+            f"then point the function at it (docs/deploy.md, container images)"
+        )
     problems: list[str] = []
     layers = _check_layers(manifest, base, problems)
     checked = _check_functions(manifest, base, functions, problems)

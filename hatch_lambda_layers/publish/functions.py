@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PublishError
+from ..manifest import FunctionEntry
 from .aws import aws_errors
 from .check import Artifact, FunctionArtifact
 from .content import content_for
@@ -50,6 +51,7 @@ class FunctionStep:
     snapstart: bool = False
     version_action: PublishAction | None = None
     snapstart_action: PublishAction | None = None
+    entry: FunctionEntry | None = None  # the manifest's function (which layers it attaches)
 
     @property
     def actions(self) -> tuple[PublishAction, ...]:
@@ -138,6 +140,7 @@ def plan_function(
         ctx.options.snapstart,
         version_step,
         snap_step,
+        function.entry,
     )
 
 

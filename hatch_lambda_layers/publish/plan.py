@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..errors import PublishError
 from ..manifest import LayerEntry
 from .aws import aws_errors, error_code
-from .check import Artifact, CheckedArtifacts
+from .check import Artifact, CheckedArtifacts, wanted_layers
 from .claims import StoreRecord
 from .context import Context
 from .functions import FunctionStep, plan_function
@@ -155,9 +155,9 @@ def plan_region(ctx: Context, region: str, artifacts: CheckedArtifacts) -> Regio
         for entry, artifact in zip(ctx.manifest.layers, artifacts.layers, strict=True)
     )
     # ARNs of layers still to publish are unknown until then: `<name>:<new>` stands for them.
-    wanted = (
-        *(s.existing.arn if s.existing else f"{s.layer_name}:<new>" for s in steps),
-        *ctx.manifest.external_layers,
+    arns = [s.existing.arn if s.existing else f"{s.layer_name}:<new>" for s in steps]
+    functions = tuple(
+        plan_function(ctx, region, f, wanted_layers(ctx.manifest, f.entry, arns))
+        for f in artifacts.functions
     )
-    functions = tuple(plan_function(ctx, region, f, wanted) for f in artifacts.functions)
     return RegionPlan(region, steps, functions)

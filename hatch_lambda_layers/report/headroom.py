@@ -40,11 +40,22 @@ class LimitUse:
 
 
 def limit_uses(
-    limits: Limits, *, external_layers: int, largest_layer: tuple[str, int] | None
+    limits: Limits,
+    *,
+    external_layers: int,
+    largest_layer: tuple[str, int] | None,
+    image: bool = False,
 ) -> tuple[LimitUse, ...]:
     """The three limits a layer build meets: layers per function (external ones included),
     function plus layers unzipped, and the largest zipped layer against the direct-upload cap.
-    `largest_layer` is (name, zipped bytes) of the biggest layer, None when there is none."""
+    `largest_layer` is (name, zipped bytes) of the biggest layer, None when there is none.
+    A container `image` meets one: its size."""
+    if image:
+        return (
+            LimitUse(
+                "unzipped", "image, unzipped", limits.unzipped_total, limits.unzipped_max, "bytes"
+            ),
+        )
     built = limits.layers_used - external_layers
     layers_detail = f"{built} built" + (f" + {external_layers} external" if external_layers else "")
     name, zipped = largest_layer if largest_layer is not None else ("", 0)

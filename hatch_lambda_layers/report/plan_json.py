@@ -104,6 +104,7 @@ def plan_to_dict(report: PlanReport) -> dict[str, Any]:
         "layers": [_layer(layer) for layer in report.layers],
         "functions": [
             {"name": f.name, "files": f.files, "size_unzipped": f.size_unzipped}
+            | ({} if f.layers is None else {"layers": list(f.layers)})
             for f in report.functions
         ],
         "external_layers": [

@@ -76,6 +76,7 @@ class FunctionRow:
     name: str
     files: int
     size_unzipped: int
+    layers: tuple[str, ...] | None = None  # the layers it attaches, when not all of them
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,14 @@ def _layers(prepared: Prepared, bundled: Sequence[PackageRow]) -> tuple[LayerRow
     return tuple(rows)
 
 
+def _attached(prepared: Prepared, function: str) -> tuple[str, ...] | None:
+    """The published names of the layers `function` attaches, None when it attaches all."""
+    attached = prepared.attached(function)
+    if prepared.config.mode != "layers" or len(attached) == len(prepared.plan.layers):
+        return None
+    return tuple(prepared.layer_names[x.name] for x in attached)
+
+
 def plan_report(prepared: Prepared, *, replanned: bool = False) -> PlanReport:
     """The model of what `plan` prints. `replanned`: the plan was made with ``--update``."""
     t = prepared.target
@@ -199,7 +208,7 @@ def plan_report(prepared: Prepared, *, replanned: bool = False) -> PlanReport:
         shared=shared_with_provided(prepared.graph, closure, name),
         layers=layers,
         functions=tuple(
-            FunctionRow(fn, len(files), sum(map(entry_size, files)))
+            FunctionRow(fn, len(files), sum(map(entry_size, files)), _attached(prepared, fn))
             for fn, files in sorted(prepared.function_files.items())
         ),
         expected_bytes=prepared.plan.expected_bytes,
@@ -210,6 +219,7 @@ def plan_report(prepared: Prepared, *, replanned: bool = False) -> PlanReport:
             prepared.limits,
             external_layers=len(prepared.config.external_layers),
             largest_layer=None if largest is None else (largest.name, largest.size_zipped),
+            image=prepared.config.mode == "image",
         ),
         external_layers=prepared.external_sizes,
         pruned=prepared.pruned,

@@ -58,9 +58,15 @@ def _layer_head(layer: LayerRow, verbose: bool) -> list[str]:
     return lines
 
 
+_NO_LAYERS = {
+    "fat": "No layers (mode = fat): every function zip carries the dependencies:",
+    "efs": "No layers (mode = efs): the dependencies go into one archive for an EFS mount:",
+}
+
+
 def _layers(report: PlanReport, verbose: bool) -> list[str]:
-    if report.mode == "fat":
-        lines = ["No layers (mode = fat): every function zip carries the dependencies:"]
+    if report.mode in ("fat", "efs"):
+        lines = [_NO_LAYERS[report.mode]]
         rows = [_HEADER, *(_package_cells(p) for p in report.bundled)]
         return [*lines, *columns(rows, right=(2, 3, 4), indent="    "), ""]
     # One set of column widths for every layer's packages: the columns line up across layers.
@@ -127,16 +133,17 @@ def format_plan(report: PlanReport, *, verbose: bool = False) -> str:
         *_dependencies(report),
         "",
     ]
-    if report.mode != "fat":
+    if report.mode not in ("fat", "efs"):
         lines.append(origin_words(report.origin))
     lines += _layers(report, verbose)
     lines += [
         f"function {fn.name}: {plural(fn.files, 'file')}, {human_bytes(fn.size_unzipped)} unzipped"
+        + ("" if fn.layers is None else f"; attaches {', '.join(fn.layers) or 'no layers'}")
         for fn in report.functions
     ]
     lines += [_external_words(x) for x in report.external_layers]
     lines += describe(report.bytecode, report.pruned)
-    if verbose and report.mode != "fat":
+    if verbose and report.mode not in ("fat", "efs"):
         lines += _solver(report)
     lines += _limits(report)
     return "\n".join(lines)

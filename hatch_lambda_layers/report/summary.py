@@ -30,6 +30,14 @@ def artifacts_summary(manifest: Manifest, directory: Path, cwd: Path | None = No
     if manifest.functions:
         zipped = sum(f.size_zipped for f in manifest.functions)
         parts.append(f"{plural(len(manifest.functions), 'function')} {human_bytes(zipped)}")
+    if manifest.image is not None:
+        image = manifest.image
+        parts.append(
+            f"image context {image.context}/ ({plural(len(image.layers), 'layer')} "
+            f"{human_bytes(image.size_unzipped)})"
+        )
+    if manifest.efs is not None:
+        parts.append(f"EFS archive {human_bytes(manifest.efs.size_zipped)}")
     return f"Lambda artifacts in {where}: {', '.join(parts) or 'none'} ({MANIFEST_NAME})"
 
 
@@ -59,4 +67,17 @@ def artifact_lines(manifest: Manifest) -> list[str]:
         f"  {fn.file}  function {fn.name}  {human_bytes(fn.size_zipped)} zipped"
         for fn in manifest.functions
     ]
+    if manifest.image is not None:
+        lines += [
+            f"  {manifest.image.context}/{x.dir}/  v{x.version} "
+            f"{'changed' if x.changed else 'unchanged'}  {human_bytes(x.size_unzipped)}, "
+            f"COPY to {x.destination}"
+            for x in manifest.image.layers
+        ]
+    if manifest.efs is not None:
+        efs = manifest.efs
+        lines.append(
+            f"  {efs.file}  v{efs.version} {'changed' if efs.changed else 'unchanged'}  "
+            f"{human_bytes(efs.size_zipped)} zipped, to extract at {efs.mount_path}"
+        )
     return lines

@@ -37,8 +37,11 @@ class LayeredFunctionStack(cdk.Stack):
             else lambda_.Architecture.X86_64
         )
 
+        function = manifest["functions"][0]
+        # A function with dependencies of its own lists the layers it attaches; else it gets all.
+        attached = function.get("layers", [x["name"] for x in manifest["layers"]])
         layers: list[lambda_.ILayerVersion] = []
-        for layer in manifest["layers"]:
+        for layer in (x for x in manifest["layers"] if x["name"] in attached):
             layers.append(
                 lambda_.LayerVersion(
                     self,
@@ -62,7 +65,6 @@ class LayeredFunctionStack(cdk.Stack):
                 lambda_.LayerVersion.from_layer_version_arn(self, f"External{index}", arn)
             )
 
-        function = manifest["functions"][0]
         lambda_.Function(
             self,
             "Function",

@@ -32,14 +32,16 @@ def parameters(manifest_path: Path, region: str, function: str | None) -> tuple[
     missing = [x["name"] for x in manifest["layers"] if (region, x["name"]) not in arns]
     if missing:
         sys.exit(f"layers {', '.join(missing)} were not published in {region}")
-    layers = [arns[(region, x["name"])] for x in manifest["layers"]]
-    layers += manifest["external_layers"]
     functions = manifest["functions"]
     chosen = [f for f in functions if function in (None, f["name"])]
     if len(chosen) != 1:
         names = ", ".join(f["name"] for f in functions) or "none"
         sys.exit(f"choose one function with --function (the manifest has: {names})")
     fn = chosen[0]
+    # A function with dependencies of its own lists the layers it attaches; else it gets all.
+    attached = fn.get("layers", [x["name"] for x in manifest["layers"]])
+    layers = [arns[(region, x["name"])] for x in manifest["layers"] if x["name"] in attached]
+    layers += manifest["external_layers"]
     target = manifest["target"]
     return [
         "LayerArns=" + ",".join(layers),

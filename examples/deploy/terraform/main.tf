@@ -78,8 +78,12 @@ resource "aws_lambda_function" "this" {
   source_code_hash = local.function.code_sha256
 
   # Built layers in manifest order (later layers overwrite earlier ones), then external layers.
+  # A function with dependencies of its own lists the layers it attaches; else it gets all.
   layers = concat(
-    [for layer in local.manifest.layers : aws_lambda_layer_version.this[layer.name].arn],
+    [
+      for layer in local.manifest.layers : aws_lambda_layer_version.this[layer.name].arn
+      if contains(try(local.function.layers, [layer.name]), layer.name)
+    ],
     local.manifest.external_layers,
   )
 }
