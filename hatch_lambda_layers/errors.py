@@ -89,3 +89,7 @@ class RegionsFailedError(PublishError):
             f"publish failed in {regions} (the other regions finished and are recorded in "
             f"published.json; run the same command again to finish): {details}"
         )
+
+
+class ManifestError(LambdaLayersError):
+    """A manifest (or another record a build or a publish wrote) cannot be read."""

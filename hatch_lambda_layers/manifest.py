@@ -1,172 +1,52 @@
-"""manifest.json (schema_version 1): frozen dataclasses that round-trip through plain dicts.
+"""manifest.json (schema_version 1): frozen dataclasses that round-trip through plain dicts,
+validating untrusted input on the way in (`jsonreader`).
 
-The fields deploy tooling may rely on are those of CONTRACT section 4. A few additive fields
-(`license_info`, per-package `size_zipped`, `history`) carry what `publish` and the change-rate
-estimates need; `functions[].layers`, `image` and `efs` describe per-function layers and the
-image and EFS modes; readers ignore keys they do not know, so adding fields keeps schema_version 1.
+The fields deploy tooling may rely on are those of CONTRACT section 4. Additive fields
+(`license_info`, per-package `size_zipped`, `history`, `functions[].layers`, `image`, `efs`)
+carry what `publish`, the change-rate estimates and the other modes need; readers ignore keys
+they do not know, so adding fields keeps schema_version 1.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from .errors import LambdaLayersError
+from .errors import ManifestError
+from .jsonreader import CONTENT_HASH, HEX64, Reader, optional, shown
+
+__all__ = [
+    "MANIFEST_NAME",
+    "SCHEMA_VERSION",
+    "UNKNOWN_SOURCE",
+    "EfsInfo",
+    "FunctionEntry",
+    "ImageFunction",
+    "ImageInfo",
+    "ImageLayer",
+    "LayerEntry",
+    "Limits",
+    "Manifest",
+    "ManifestError",
+    "PackageEntry",
+    "ProvidedEntry",
+    "Target",
+    "dumps",
+    "read_manifest",
+    "write_manifest",
+]
 
 SCHEMA_VERSION = 1
+
+
 MANIFEST_NAME = "manifest.json"
+
+
 UNKNOWN_SOURCE = "unknown"
-
-
-class ManifestError(LambdaLayersError):
-    """A manifest cannot be read."""
-
-
-_SHOWN_MAX = 60  # characters of a value quoted in an error
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_CONTENT_HASH = re.compile(r"sha256:[0-9a-f]{64}")
-
-
-class _Reader:
-    """Typed access to one JSON object of a manifest; every error names the field's path
-    (``layers[0].sha256``) and the file, and says what was expected."""
-
-    def __init__(self, data: object, where: str, source: str) -> None:
-        if not isinstance(data, Mapping):
-            raise ManifestError(
-                f"{source}: {where or 'the manifest'} must be an object, got {_kind(data)}"
-            )
-        self.data: Mapping[str, Any] = data
-        self.where = where
-        self.source = source
-
-    def _fail(self, key: str, expected: str, value: object) -> ManifestError:
-        return ManifestError(
-            f"{self.source}: field {self.where}{key} must be {expected}, got {_shown(value)}; "
-            f"the manifest was edited or is corrupt: rebuild it"
-        )
-
-    def _value(self, key: str, required: bool) -> object:
-        if key not in self.data:
-            if required:
-                raise ManifestError(
-                    f"{self.source}: missing field {self.where}{key}; the manifest was edited or "
-                    f"is corrupt: rebuild it"
-                )
-            return None
-        return self.data[key]
-
-    def string(
-        self, key: str, *, required: bool = True, pattern: re.Pattern[str] | None = None
-    ) -> str:
-        value = self._value(key, required)
-        if not isinstance(value, str) or (pattern is not None and not pattern.fullmatch(value)):
-            raise self._fail(
-                key,
-                "a string" if pattern is None else f"a string matching {pattern.pattern}",
-                value,
-            )
-        return value
-
-    def optional_string(self, key: str) -> str | None:
-        value = self._value(key, False)
-        if value is not None and not isinstance(value, str):
-            raise self._fail(key, "a string or null", value)
-        return value
-
-    def integer(self, key: str, *, required: bool = True, default: int = 0) -> int:
-        value = self._value(key, required)
-        if value is None and not required:
-            return default
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise self._fail(key, "a whole number >= 0", value)
-        return value
-
-    def optional_integer(self, key: str) -> int | None:
-        value = self._value(key, False)
-        return None if value is None else self.integer(key)
-
-    def boolean(self, key: str, default: bool = False) -> bool:
-        value = self._value(key, False)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise self._fail(key, "true or false", value)
-        return value
-
-    def rate(self, key: str) -> float | None:
-        value = self._value(key, False)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
-            raise self._fail(key, "a number from 0 to 1", value)
-        return float(value)
-
-    def objects(self, key: str, *, required: bool = True) -> list[_Reader]:
-        value = self._value(key, required)
-        if value is None and not required:
-            return []
-        if not isinstance(value, list):
-            raise self._fail(key, "an array", value)
-        return [
-            _Reader(item, f"{self.where}{key}[{i}].", self.source) for i, item in enumerate(value)
-        ]
-
-    def child(self, key: str) -> _Reader:
-        value = self._value(key, True)
-        if not isinstance(value, Mapping):
-            raise self._fail(key, "an object", value)
-        return _Reader(value, f"{self.where}{key}.", self.source)
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        value = self._value(key, True)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self._fail(key, "an array of strings", value)
-        return tuple(value)
-
-    def optional_strings(self, key: str) -> tuple[str, ...] | None:
-        return None if self._value(key, False) is None else self.strings(key)
-
-    def optional_child(self, key: str) -> _Reader | None:
-        return None if self._value(key, False) is None else self.child(key)
-
-    def history(self, key: str) -> tuple[Mapping[str, str], ...]:
-        value = self._value(key, False)
-        if value is None:
-            return ()
-        entries: list[Mapping[str, str]] = []
-        for h in value if isinstance(value, list) else [None]:
-            if not isinstance(h, Mapping) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in h.items()
-            ):
-                raise self._fail(key, "an array of {name: version} objects", value)
-            entries.append(dict(h))
-        return tuple(entries)
-
-
-def _kind(value: object) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
-        type(value),
-        "a number"
-        if isinstance(value, int | float)
-        else "null"
-        if value is None
-        else type(value).__name__,
-    )
-
-
-def _shown(value: object) -> str:
-    text = (
-        json.dumps(value)
-        if isinstance(value, str | int | float | bool) or value is None
-        else _kind(value)
-    )
-    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,7 +59,7 @@ class PackageEntry:
     change_source: str = UNKNOWN_SOURCE
 
     @classmethod
-    def read(cls, r: _Reader) -> PackageEntry:
+    def read(cls, r: Reader) -> PackageEntry:
         return cls(
             name=r.string("name"),
             version=r.string("version"),
@@ -214,14 +94,14 @@ class LayerEntry:
     packages: tuple[PackageEntry, ...] = ()
 
     @classmethod
-    def read(cls, r: _Reader) -> LayerEntry:
+    def read(cls, r: Reader) -> LayerEntry:
         return cls(
             name=r.string("name"),
             file=r.string("file"),
             version=r.integer("version"),
-            sha256=r.string("sha256", pattern=_HEX64),
+            sha256=r.string("sha256", pattern=HEX64),
             code_sha256=r.string("code_sha256"),
-            content_hash=r.string("content_hash", pattern=_CONTENT_HASH),
+            content_hash=r.string("content_hash", pattern=CONTENT_HASH),
             size_zipped=r.integer("size_zipped"),
             size_unzipped=r.integer("size_unzipped"),
             changed=r.boolean("changed"),
@@ -257,12 +137,12 @@ class FunctionEntry:
     layers: tuple[str, ...] | None = None
 
     @classmethod
-    def read(cls, r: _Reader) -> FunctionEntry:
+    def read(cls, r: Reader) -> FunctionEntry:
         return cls(
             name=r.string("name"),
             file=r.string("file"),
             handler=r.optional_string("handler"),
-            sha256=r.string("sha256", pattern=_HEX64),
+            sha256=r.string("sha256", pattern=HEX64),
             code_sha256=r.string("code_sha256"),
             size_zipped=r.integer("size_zipped"),
             size_unzipped=r.integer("size_unzipped"),
@@ -300,14 +180,14 @@ class ImageLayer:
     packages: tuple[PackageEntry, ...] = ()
 
     @classmethod
-    def read(cls, r: _Reader) -> ImageLayer:
+    def read(cls, r: Reader) -> ImageLayer:
         return cls(
             name=r.string("name"),
             dir=r.string("dir"),
             destination=r.string("destination"),
             version=r.integer("version"),
             changed=r.boolean("changed"),
-            content_hash=r.string("content_hash", pattern=_CONTENT_HASH),
+            content_hash=r.string("content_hash", pattern=CONTENT_HASH),
             size_unzipped=r.integer("size_unzipped"),
             files=r.integer("files"),
             packages=tuple(PackageEntry.read(p) for p in r.objects("packages")),
@@ -352,12 +232,12 @@ class ImageInfo:
     functions: tuple[ImageFunction, ...]
 
     @classmethod
-    def read(cls, r: _Reader) -> ImageInfo:
+    def read(cls, r: Reader) -> ImageInfo:
         return cls(
             context=r.string("context"),
             base=r.string("base"),
             platform=r.string("platform"),
-            dockerfile_sha256=r.string("dockerfile_sha256", pattern=_HEX64),
+            dockerfile_sha256=r.string("dockerfile_sha256", pattern=HEX64),
             command=r.strings("command"),
             size_unzipped=r.integer("size_unzipped"),
             layers=tuple(ImageLayer.read(x) for x in r.objects("layers")),
@@ -398,13 +278,13 @@ class EfsInfo:
     packages: tuple[PackageEntry, ...] = ()
 
     @classmethod
-    def read(cls, r: _Reader) -> EfsInfo:
+    def read(cls, r: Reader) -> EfsInfo:
         return cls(
             file=r.string("file"),
             version=r.integer("version"),
             changed=r.boolean("changed"),
-            sha256=r.string("sha256", pattern=_HEX64),
-            content_hash=r.string("content_hash", pattern=_CONTENT_HASH),
+            sha256=r.string("sha256", pattern=HEX64),
+            content_hash=r.string("content_hash", pattern=CONTENT_HASH),
             size_zipped=r.integer("size_zipped"),
             size_unzipped=r.integer("size_unzipped"),
             mount_path=r.string("mount_path"),
@@ -519,11 +399,11 @@ class Manifest:
     @classmethod
     def from_dict(cls, d: object, source: str = MANIFEST_NAME) -> Manifest:
         """Validate untrusted data; `ManifestError` names `source` and the offending field."""
-        r = _Reader(d, "", source)
+        r = Reader(d, "", source)
         version = r._value("schema_version", True)
         if version != SCHEMA_VERSION:
             raise ManifestError(
-                f"{source}: schema_version {_shown(version)} is not supported (this version of "
+                f"{source}: schema_version {shown(version)} is not supported (this version of "
                 f"hatch-lambda-layers reads {SCHEMA_VERSION}); rebuild with it, or upgrade"
             )
         project, target, limits = r.child("project"), r.child("target"), r.child("limits")
@@ -558,8 +438,8 @@ class Manifest:
             ),
             license_info=r.optional_string("license_info"),
             history=r.history("history"),
-            image=_optional(r.optional_child("image"), ImageInfo.read),
-            efs=_optional(r.optional_child("efs"), EfsInfo.read),
+            image=optional(r.optional_child("image"), ImageInfo.read),
+            efs=optional(r.optional_child("efs"), EfsInfo.read),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -578,13 +458,6 @@ class Manifest:
             **({"image": self.image.to_dict()} if self.image is not None else {}),
             **({"efs": self.efs.to_dict()} if self.efs is not None else {}),
         }
-
-
-_T = TypeVar("_T")
-
-
-def _optional(reader: _Reader | None, read: Callable[[_Reader], _T]) -> _T | None:
-    return None if reader is None else read(reader)
 
 
 def dumps(manifest: Manifest) -> str:
