@@ -18,12 +18,13 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from .packing import fits as _fits
+from .packing import pack as _pack
+
 # Largest instance solved exactly.
 EXACT_UNITS = 12
 # Size of the unit groups whose exact optima add up to the heuristic's lower bound.
 BOUND_GROUP = 8
-# Node budget of the bin-packing search that proves a solution exists when heuristics find none.
-PACKING_NODES = 200_000
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,6 @@ def _canonical(blocks: Iterable[Iterable[int]]) -> tuple[tuple[int, ...], ...]:
 
 def _cost_of(units: Sequence[Unit], blocks: Iterable[Iterable[int]], overhead: float) -> float:
     return sum(_cost(_stats(units, block), overhead) for block in blocks)
-
-
-def _fits(size: int, anchors: int, limit: int | None) -> bool:
-    return anchors <= 1 and (limit is None or size <= limit)
 
 
 def _feasible_block(units: Sequence[Unit], block: Iterable[int], limit: int | None) -> bool:
@@ -482,64 +479,6 @@ def _contiguous(
         blocks.append(order[start:m])
         m, j = start, j - 1
     return blocks
-
-
-class _Packing:
-    """Depth-first bin packing, largest first, within a node budget."""
-
-    def __init__(self, units: Sequence[Unit], k: int, limit: int | None) -> None:
-        self.units, self.k, self.limit = units, k, limit
-        self.order = sorted(range(len(units)), key=lambda i: (-units[i].size, units[i].key))
-        self.bins: list[list[int]] = []
-        self.sizes: list[int] = []
-        self.anchors: list[int] = []
-        self.budget = PACKING_NODES
-
-    def place(self, pos: int) -> bool:
-        if pos == len(self.order):
-            return True
-        self.budget -= 1
-        if self.budget < 0:
-            return False
-        u = self.units[self.order[pos]]
-        tried: set[tuple[int, int]] = set()
-        for b in range(len(self.bins) + (1 if len(self.bins) < self.k else 0)):
-            new = b == len(self.bins)
-            key = (0, 0) if new else (self.sizes[b], self.anchors[b])
-            if key in tried:
-                continue  # an equivalent bin was already tried
-            tried.add(key)
-            if not _fits(u.size + key[0], u.anchored + key[1], self.limit):
-                continue
-            if new:
-                self.bins.append([])
-                self.sizes.append(0)
-                self.anchors.append(0)
-            self._add(b, pos, u, 1)
-            if self.place(pos + 1):
-                return True
-            self._add(b, pos, u, -1)
-            if new:
-                self.bins.pop()
-                self.sizes.pop()
-                self.anchors.pop()
-        return False
-
-    def _add(self, b: int, pos: int, u: Unit, sign: int) -> None:
-        if sign > 0:
-            self.bins[b].append(self.order[pos])
-        else:
-            self.bins[b].pop()
-        self.sizes[b] += sign * u.size
-        self.anchors[b] += sign * u.anchored
-
-
-def _pack(units: Sequence[Unit], k: int, limit: int | None) -> tuple[list[list[int]] | None, bool]:
-    """Any feasible solution (bin packing); (None, proven) when none was found."""
-    packing = _Packing(units, k, limit)
-    if packing.place(0):
-        return [list(b) for b in packing.bins], True
-    return None, packing.budget >= 0
 
 
 # --------------------------------------------------------------------------- heuristic

@@ -36,8 +36,12 @@ def commands(manifest_path: Path, repository: str, builder: str) -> tuple[list[l
     region = registry.split(".")[3]  # <account>.dkr.ecr.<region>.amazonaws.com
     build = "bud" if builder == "buildah" else "build"
     return [
-        ["sh", "-c", f"aws ecr get-login-password --region {region} | "
-         f"{builder} login --username AWS --password-stdin {registry}"],
+        [
+            "sh",
+            "-c",
+            f"aws ecr get-login-password --region {region} | "
+            f"{builder} login --username AWS --password-stdin {registry}",
+        ],
         [builder, build, "--platform", image["platform"], "-t", uri, str(context)],
         [builder, "push", uri],
     ], uri
