@@ -7,6 +7,7 @@ stderr; `--verbose` adds the traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -321,6 +322,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lambda-layers: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`plan --format json | head`): like other Unix tools, stop
+        # quietly. stdout is pointed at devnull so the interpreter's final flush cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def run() -> NoReturn:

@@ -657,3 +657,28 @@ def test_pip_wheel_writes_where_the_environment_says(fixture: Fixture, tmp_path:
         "textfmt",
         "nativeext",
     }
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(
+    fixture: Fixture, tmp_path: Path
+) -> None:
+    """`lambda-layers plan --format json | head -1`: the pipe closes before the plan is written;
+    the command stops with status 1 and no traceback."""
+    project = copy_project(fixture.project, tmp_path / "p")
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "hatch_lambda_layers", "plan", "--format", "json", str(project)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            env={**os.environ, "HATCH_LAMBDA_LAYERS_CACHE_DIR": str(fixture.cache)},
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "BrokenPipeError" not in proc.stderr
