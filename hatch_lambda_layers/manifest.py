@@ -2,7 +2,9 @@
 
 The fields deploy tooling may rely on are those of CONTRACT section 4. A few additive fields
 (`license_info`, per-package `size_zipped`, `history`) carry what `publish` and the change-rate
-estimates need; readers ignore keys they do not know, so adding fields keeps schema_version 1.
+estimates need, and `fingerprint` the digest of the inputs that decided the build
+(`fingerprint.Inputs`); readers ignore keys they do not know, so adding fields keeps
+schema_version 1.
 """
 
 from __future__ import annotations
@@ -331,6 +333,7 @@ class Manifest:
     # Bounded rolling history of earlier builds' package versions (newest first), which the
     # change-rate estimates read when the project has no lock-file history of its own.
     history: tuple[Mapping[str, str], ...] = field(default=())
+    fingerprint: str | None = None
     schema_version: int = SCHEMA_VERSION
 
     def layer(self, name: str) -> LayerEntry | None:
@@ -381,6 +384,7 @@ class Manifest:
             ),
             license_info=r.optional_string("license_info"),
             history=r.history("history"),
+            fingerprint=r.optional_string("fingerprint"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -396,6 +400,7 @@ class Manifest:
             "limits": self.limits.to_dict(),
             "license_info": self.license_info,
             "history": [dict(sorted(h.items())) for h in self.history],
+            "fingerprint": self.fingerprint,
         }
 
 

@@ -1,5 +1,6 @@
 """Each bundled wheel as the entries it puts into a layer: placed by the layout rules the
-configuration sets, checked (`botocore-services`), then stripped and compiled when asked."""
+configuration sets (or taken from the layout cache, `layoutcache`), checked
+(`botocore-services`), then stripped and compiled when asked."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from pathlib import Path
 
 from ..config import Config
 from ..reporting import Reporter
+from ..resolve.cache import default_cache_dir
 from ..targets import Target
 from .entries import PackageFiles
 from .layout import LayoutOptions, check_botocore_services, known_botocore_services
+from .layoutcache import LayoutCache, cached_layouts
 from .transforms import transform_packages
 from .verdicts import verified_wheels
 from .wheel import read_wheel
@@ -45,14 +48,18 @@ def _check_botocore_services(config: Config, packages: Sequence[PackageFiles]) -
 def read_packages(
     wheels: Mapping[str, Path], config: Config, target: Target, reporter: Reporter
 ) -> tuple[PackageFiles, ...]:
-    """The layer entries of every wheel in `wheels` (name -> path), in that order, each wheel
-    verified first (once: the verdict is cached by the wheel's sha256)."""
+    """The layer entries of every wheel in `wheels` (name -> path), in that order: from the
+    layout cache for a wheel laid out before with these options, else read from the wheel,
+    verified first (once: the verdict is cached by the wheel's sha256), and cached."""
     options = layout_options(config)
     paths = list(wheels.values())
-    verdicts = verified_wheels(paths)
-    packages = tuple(
-        read_wheel(path, options, verdict=verdict)
-        for path, verdict in zip(paths, verdicts, strict=True)
-    )
+    cache = LayoutCache(default_cache_dir(), options)
+    found, digests = cached_layouts(cache, paths)
+    todo = [i for i, package in enumerate(found) if package is None]
+    for i, verdict in zip(todo, verified_wheels([paths[i] for i in todo]), strict=True):
+        package = read_wheel(paths[i], options, verdict=verdict)
+        cache.store(digests[i], package)
+        found[i] = package
+    packages = tuple(p for p in found if p is not None)
     _check_botocore_services(config, packages)
     return transform_packages(packages, config, target, reporter)

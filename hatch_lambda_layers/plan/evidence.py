@@ -1,6 +1,7 @@
 """The evidence change rates are estimated from, gathered by I/O: the lock file's revisions in
-git, and each package's release history on an index. The only I/O of the `plan` package;
-`rates` turns what it gathers into estimates.
+git, and each package's release history on an index (`releases` keeps that in the cache for a
+day). With `releases`, the only I/O of the `plan` package; `rates` turns what it gathers into
+estimates.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from packaging.utils import canonicalize_name
 
@@ -19,7 +20,16 @@ from ..resolve.locks import pinned_versions
 from .rates import DEFAULT_RATE, HISTORY_LIMIT, Evidence, release_times_from_files
 
 if TYPE_CHECKING:
-    from ..resolve.index import PackageIndex
+    from ..resolve.pages import ProjectPage
+
+
+class ReleasePages(Protocol):
+    """Where release history is read from: an index client, or `releases.CachedReleases`."""
+
+    def project_page(self, name: str) -> ProjectPage: ...
+
+    def describe(self) -> str: ...
+
 
 GIT_TIMEOUT = 30.0
 
@@ -75,7 +85,7 @@ def read_lock_history(
 
 
 def upload_times_from_index(
-    index: PackageIndex,
+    index: ReleasePages,
     names: Iterable[str],
     warn: Warn | None = None,
     *,
@@ -110,7 +120,7 @@ def gather_evidence(
     *,
     lock_path: Path | None,
     manifest_history: Sequence[Mapping[str, str]] = (),
-    index: PackageIndex | None = None,
+    index: ReleasePages | None = None,
     loadable: Callable[[str], bool] | None = None,
     warn: Warn | None = None,
     now: datetime | None = None,
