@@ -144,6 +144,14 @@ def file_state(path: str | os.PathLike[str]) -> FileState:
     )
 
 
+def restat(state: FileState, path: str | os.PathLike[str]) -> FileState:
+    """`state` with the file's current stat facts (its bytes were just found the same)."""
+    st = os.stat(path)
+    return FileState(
+        st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, state.executable, state.sha256
+    )
+
+
 def still_same(state: FileState, path: str | os.PathLike[str], *, rehash: bool = False) -> bool:
     """Whether the file at `path` still holds what `state` recorded: equal stat facts suffice
     unless `rehash`; otherwise its bytes are hashed again."""

@@ -33,7 +33,15 @@ from typing import TYPE_CHECKING
 from .digests import file_sha256
 from .errors import LambdaLayersError
 from .files import BuildLock, confined, write_text_atomic
-from .fingerprint import PLANFILE, FileState, Inputs, file_state, inputs_changed, still_same
+from .fingerprint import (
+    PLANFILE,
+    FileState,
+    Inputs,
+    file_state,
+    inputs_changed,
+    restat,
+    still_same,
+)
 from .manifest import (
     MANIFEST_NAME,
     FunctionEntry,
@@ -240,7 +248,23 @@ class OutputDirectory:
             for n, sha in listed.items()
         ):
             return None, "the manifest lists files the last build did not record"
+        self._restat(state, root)
         return previous, ""
+
+    def _restat(self, state: BuildState, root: Path) -> None:
+        """Record the current stat facts of inputs and outputs whose bytes were found the same
+        by hashing (touched, restored from a cache), so the next check needs no hash."""
+        try:
+            inputs = {k: restat(v, root / k) for k, v in state.inputs.files.items()}
+            outputs = {k: restat(v, self.path / k) for k, v in state.outputs.items()}
+        except OSError:
+            return
+        if inputs == state.inputs.files and outputs == state.outputs:
+            return
+        fresh = BuildState(replace(state.inputs, files=inputs), outputs, state.manifest)
+        with contextlib.suppress(OSError):
+            write_text_atomic(self.path / STATE_NAME, fresh.to_json())
+        self._state = fresh
 
     def intact(self, name: str, sha256: str) -> bool:
         """Whether the output `name` holds bytes with `sha256`: from the recorded state's stat

@@ -179,6 +179,9 @@ def test_a_changed_zip_is_rebuilt_without_verify(
 
     os.utime(zip_path, ns=(0, 1_000_000_000))  # only the mtime: checked, intact, kept
     assert NOTHING in _build(built, capsys)
+    # ...and its new stat facts recorded, so the next build need not hash it again.
+    state = json.loads((out / STATE_NAME).read_text())
+    assert state["outputs"][zip_path.name][1] == 1_000_000_000
 
 
 def test_a_tampered_zip_with_its_size_and_mtime_is_caught(
