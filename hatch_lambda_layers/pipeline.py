@@ -140,12 +140,12 @@ def _evidence(
 ) -> Callable[[Sequence[str]], Evidence]:
     """Where change rates come from when some must be estimated: git, earlier manifests, and
     the release history on the index (kept in the cache for a day)."""
-    from .errors import ConfigError
-    from .plan.evidence import gather_evidence
-    from .plan.releases import CachedReleases
-    from .resolve.cache import default_cache_dir
-
     def gather(names: Sequence[str]) -> Evidence:
+        from .errors import ConfigError
+        from .plan.evidence import gather_evidence
+        from .plan.releases import CachedReleases
+        from .resolve.cache import default_cache_dir
+
         try:
             urls = index.settings().index_urls
         except ConfigError as exc:

@@ -13,7 +13,8 @@ import pytest
 
 from hatch_lambda_layers import cli
 from hatch_lambda_layers.errors import FetchError
-from hatch_lambda_layers.layers import layoutcache, packages
+from hatch_lambda_layers.layers import layoutcache
+from hatch_lambda_layers.layers import wheel as wheel_module
 from hatch_lambda_layers.layers.layout import LayoutOptions
 from hatch_lambda_layers.layers.wheel import read_wheel
 from hatch_lambda_layers.plan import releases
@@ -197,7 +198,7 @@ def test_a_warm_build_takes_layouts_from_the_cache(
         opened.append(Path(path).name)
         return read_wheel(path, options, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(packages, "read_wheel", spy)
+    monkeypatch.setattr(wheel_module, "read_wheel", spy)
     assert _build(project, "-o", str(tmp_path / "two")) == 0
     assert opened == []
     assert _zips(tmp_path / "one") == _zips(tmp_path / "two")

@@ -33,7 +33,6 @@ from ..files import write_text_atomic
 from ..resolve.cache import digest_of, is_sha256
 from .entries import PackageFiles, ZipSourceEntry, entry_overhead
 from .layout import MODE_EXECUTABLE, MODE_FILE, LayoutOptions, unsafe_path_reason
-from .verify import VERIFIER_VERSION
 from .zipformat import LOCAL_HEADER_SIZE
 
 LAYOUT_FORMAT = 1
@@ -48,6 +47,7 @@ def code_identity() -> str:
     """What placed the members: versions, and the source of the modules that decide it."""
     if not _IDENTITY:
         from .. import __version__
+        from .verify import VERIFIER_VERSION
 
         digest = hashlib.sha256(f"{__version__}\0{VERIFIER_VERSION}\0".encode())
         here = Path(__file__).parent

@@ -16,8 +16,6 @@ from .entries import PackageFiles
 from .layout import LayoutOptions, check_botocore_services, known_botocore_services
 from .layoutcache import LayoutCache, cached_layouts
 from .transforms import transform_packages
-from .verdicts import verified_wheels
-from .wheel import read_wheel
 
 
 def layout_options(config: Config) -> LayoutOptions:
@@ -45,6 +43,16 @@ def _check_botocore_services(config: Config, packages: Sequence[PackageFiles]) -
         check_botocore_services(config.botocore_services, names)
 
 
+def _lay_out(paths: Sequence[Path], options: LayoutOptions) -> list[PackageFiles]:
+    """Wheels not laid out before: verified (the verdict is cached by the wheel's sha256), then
+    read. The reader and verifier are loaded only here."""
+    from .verdicts import verified_wheels
+    from .wheel import read_wheel
+
+    verdicts = verified_wheels(paths)
+    return [read_wheel(p, options, verdict=v) for p, v in zip(paths, verdicts, strict=True)]
+
+
 def read_packages(
     wheels: Mapping[str, Path], config: Config, target: Target, reporter: Reporter
 ) -> tuple[PackageFiles, ...]:
@@ -56,10 +64,11 @@ def read_packages(
     cache = LayoutCache(default_cache_dir(), options)
     found, digests = cached_layouts(cache, paths)
     todo = [i for i, package in enumerate(found) if package is None]
-    for i, verdict in zip(todo, verified_wheels([paths[i] for i in todo]), strict=True):
-        package = read_wheel(paths[i], options, verdict=verdict)
-        cache.store(digests[i], package)
-        found[i] = package
+    if todo:
+        laid_out = _lay_out([paths[i] for i in todo], options)
+        for i, package in zip(todo, laid_out, strict=True):
+            cache.store(digests[i], package)
+            found[i] = package
     packages = tuple(p for p in found if p is not None)
     _check_botocore_services(config, packages)
     return transform_packages(packages, config, target, reporter)

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from ..config import Config
 from ..reporting import Reporter
 from ..targets import Target
-from . import compile, interpreters, strip
 from .entries import PackageFiles
 
 
@@ -18,6 +17,7 @@ def transform_packages(
     """`strip` and `compile`: the tool and the target interpreter are looked up once."""
     if not (config.strip or config.compile):
         return tuple(packages)
+    from . import compile, interpreters, strip  # loaded only when a build strips or compiles
 
     def skipped(path: str, why: str) -> None:
         reporter.warning(f"{path}: {why}")
