@@ -140,6 +140,7 @@ def _evidence(
 ) -> Callable[[Sequence[str]], Evidence]:
     """Where change rates come from when some must be estimated: git, earlier manifests, and
     the release history on the index (kept in the cache for a day)."""
+
     def gather(names: Sequence[str]) -> Evidence:
         from .errors import ConfigError
         from .plan.evidence import gather_evidence
@@ -153,7 +154,11 @@ def _evidence(
             releases = None
         else:
             releases = CachedReleases(
-                urls, lambda: index.get().http, default_cache_dir(), warn=reporter.warning
+                urls,
+                lambda: index.get().http,
+                default_cache_dir(),
+                warn=reporter.warning,
+                target_key=f"{target.runtime}-{target.architecture}",
             )
             releases.load(names)
         return gather_evidence(

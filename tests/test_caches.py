@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,11 @@ from hatch_lambda_layers.layers import layoutcache
 from hatch_lambda_layers.layers import wheel as wheel_module
 from hatch_lambda_layers.layers.layout import LayoutOptions
 from hatch_lambda_layers.layers.wheel import read_wheel
-from hatch_lambda_layers.plan import releases
+from hatch_lambda_layers.plan import plancache, releases
+from hatch_lambda_layers.plan.partition import Constraints, Item, Plan, partition
 from hatch_lambda_layers.plan.releases import CachedReleases, ReleaseCache
 from hatch_lambda_layers.resolve.http import RETRIES_ENV, HttpSession
+from hatch_lambda_layers.resolve.pages import ProjectPage
 from tests.localindex import LocalIndex, serve_index
 from tests.projects import UV, Fixture, copy_project
 from tests.wheelfactory import make_wheel
@@ -289,3 +292,61 @@ def test_layout_keys_follow_the_options() -> None:
         )
     }
     assert len(keys) == 6
+
+
+def test_release_times_are_memoised_per_page_and_target(index: LocalIndex, tmp_path: Path) -> None:
+    stamp = datetime(2026, 3, 5, 10, tzinfo=timezone.utc)
+    calls: list[str] = []
+
+    def reduce(page: ProjectPage) -> tuple[tuple[datetime, ...], bool]:
+        calls.append(str(len(page.files)))
+        return (stamp,), True
+
+    first = _releases(index, tmp_path, target_key="python3.12-x86_64")
+    assert first.reduced("alpha", reduce) == ((stamp,), True)
+    again = _releases(index, tmp_path, target_key="python3.12-x86_64")
+    assert again.reduced("alpha", reduce) == ((stamp,), True)
+    assert calls == ["2"]
+    # Another target, another reduction; a damaged memo is computed again.
+    _releases(index, tmp_path, target_key="python3.11-arm64").reduced("alpha", reduce)
+    assert len(calls) == 2
+    for memo in (tmp_path / "release-history").rglob("times/*/*.json"):
+        memo.write_text(json.dumps({"times": ["yesterday"], "dated": True}))
+    _releases(index, tmp_path, target_key="python3.12-x86_64").reduced("alpha", reduce)
+    assert len(calls) == 3
+
+
+def test_fresh_plans_are_kept_and_checked_when_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = [
+        Item("numpy", 20_000_000, 60_000_000, 0.1, direct=True),
+        Item("pandas", 15_000_000, 50_000_000, 0.2, direct=True),
+        Item("six", 20_000, 40_000, 0.01),
+    ]
+    constraints = Constraints(max_layers=5, max_zipped_per_layer=52_428_800)
+    solved: list[int] = []
+    real = partition
+
+    def counting(*args: object, **kwargs: object) -> Plan:
+        solved.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("hatch_lambda_layers.plan.plancache.partition", counting)
+    plan = plancache.fresh_partition(items, constraints, cache_dir=tmp_path)
+    assert plancache.fresh_partition(items, constraints, cache_dir=tmp_path) == plan
+    assert len(solved) == 1
+    other = [*items[:2], Item("six", 20_000, 40_000, 0.02)]
+    plancache.fresh_partition(other, constraints, cache_dir=tmp_path)
+    assert len(solved) == 2
+    (entry,) = (tmp_path / "plans").rglob(f"{plancache.plan_key(items, constraints)}.json")
+    stored = json.loads(entry.read_text())
+    for damage in (
+        {"layers": [{**stored["layers"][0], "name": "../x"}, *stored["layers"][1:]]},
+        {"layers": stored["layers"][:-1]},  # a package left out
+        {"expected_bytes": float("nan")},
+        {"exact": "yes"},
+    ):
+        entry.write_text(json.dumps(stored | damage))
+        assert plancache.fresh_partition(items, constraints, cache_dir=tmp_path) == plan
+    assert len(solved) == 6

@@ -4,8 +4,8 @@ central directory read, no path checks or exclude matching, no verdict (RECORD) 
 
 Layout: ``<cache>/layout/v<LAYOUT_FORMAT>/<aa>/<key>.json``, where the key is the sha256 of the
 wheel's digest (from the download cache's sidecar, `resolve.cache.digest_of`), the options and
-`code_identity()` (the tool's version, the verifier's, and a digest of this module's and the
-layout, wheel, verify and entries modules' source). An entry holds the wheel's file name and one
+`code_identity()` (the tool's version and a digest of this module's and the layout, wheel,
+verify and entries modules' source). An entry holds the wheel's file name and one
 row per kept member: path in the layer, mode, sizes, CRC-32, compression (as written and as
 stored), member name, local header offset and sha256.
 
@@ -44,12 +44,12 @@ _IDENTITY: list[str] = []
 
 
 def code_identity() -> str:
-    """What placed the members: versions, and the source of the modules that decide it."""
+    """What placed the members: the version, and the source of the modules that decide it
+    (read, not imported: the verifier is loaded only for wheels not laid out before)."""
     if not _IDENTITY:
         from .. import __version__
-        from .verify import VERIFIER_VERSION
 
-        digest = hashlib.sha256(f"{__version__}\0{VERIFIER_VERSION}\0".encode())
+        digest = hashlib.sha256(f"{__version__}\0".encode())
         here = Path(__file__).parent
         for name in _CODE:
             digest.update((here / name).read_bytes())

@@ -80,6 +80,10 @@ def decide_plan(
     previous = committed.assignment() if committed is not None else None
     if replan:
         return replan_partition(items, constraints, previous, margin=config.replan_margin)
+    if previous is None:  # planned from scratch: the same inputs were likely planned before
+        from .plancache import fresh_partition
+
+        return fresh_partition(items, constraints)
     return partition(items, constraints, previous)
 
 

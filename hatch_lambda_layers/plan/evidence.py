@@ -18,6 +18,7 @@ from packaging.utils import canonicalize_name
 from ..errors import LambdaLayersError
 from ..resolve.locks import pinned_versions
 from .rates import DEFAULT_RATE, HISTORY_LIMIT, Evidence, release_times_from_files
+from .releases import CachedReleases
 
 if TYPE_CHECKING:
     from ..resolve.pages import ProjectPage
@@ -100,18 +101,32 @@ def upload_times_from_index(
     found: dict[str, tuple[datetime, ...]] = {}
     for name in sorted({canonicalize_name(n) for n in names}):
         try:
-            page = index.project_page(name)
+            times, dated = _reduced(index, name, loadable)
         except LambdaLayersError as exc:
             if warn is not None:
                 warn(f"no release history for {name}: {exc}")
             continue
-        times = release_times_from_files(page.files, loadable)
-        frozen = loadable is not None and any(f.upload_time for f in page.files)
+        frozen = loadable is not None and dated
         if times or frozen:
             found[name] = times
         elif warn is not None:
             warn(f"no upload times for {name} on {index.describe()}; assuming rate {DEFAULT_RATE}")
     return found
+
+
+def _reduced(
+    index: ReleasePages, name: str, loadable: Callable[[str], bool] | None
+) -> tuple[tuple[datetime, ...], bool]:
+    """The page's release times, and whether it carries upload times at all (memoised by the
+    release cache when `index` is one)."""
+
+    def reduce(page: ProjectPage) -> tuple[tuple[datetime, ...], bool]:
+        dated = any(f.upload_time for f in page.files)
+        return release_times_from_files(page.files, loadable), dated
+
+    if isinstance(index, CachedReleases):
+        return index.reduced(name, reduce)
+    return reduce(index.project_page(name))
 
 
 def gather_evidence(

@@ -11,7 +11,9 @@ When the index cannot be reached, whatever is cached is used however old, and th
 Entries live in ``<cache>/release-history/v1/<aa>/<sha256 of the page URL>.json`` (the URL
 without credentials), written atomically. Each is untrusted when read back: one that is not
 valid JSON of this shape, is about another URL, or claims a time in the future is ignored and
-fetched again.
+fetched again. What a page reduces to for a target (its release times: parsing thousands of
+file names) is memoised under ``times/``, keyed by the entries' digests, the target and the
+reducing code, and validated when read back too.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +48,8 @@ MAX_TEXT = 1024  # characters of a validator or a file name kept
 _WORKERS = 8
 
 Warn = Callable[[str], None]
+# A page reduced for a target: its release times, and whether it carried upload times at all.
+Reduced = tuple[tuple[datetime, ...], bool]
 
 
 @dataclass(frozen=True)
@@ -55,13 +60,16 @@ class PageFacts:
     fetched: float  # epoch seconds when the index last answered for it
     etag: str | None
     last_modified: str | None
-    files: tuple[tuple[str, str | None, bool], ...]  # (filename, upload time, yanked)
+    # (filename, upload time, yanked) each; as read back, checked only by `page` (a build whose
+    # memoised release times are found never needs them)
+    files: Sequence[object]
 
     def page(self) -> ProjectPage:
+        """The page's files; `ValueError` when one is not a valid fact."""
         return ProjectPage(
             files=tuple(
                 IndexFile(filename=name, url="", upload_time=when, yanked=yanked)
-                for name, when, yanked in self.files
+                for name, when, yanked in map(_file, self.files)
             )
         )
 
@@ -72,7 +80,7 @@ class PageFacts:
             "fetched": self.fetched,
             "etag": self.etag,
             "last_modified": self.last_modified,
-            "files": [list(f) for f in self.files],
+            "files": [list(f) for f in self.files if isinstance(f, list | tuple)],
         }
 
 
@@ -87,7 +95,7 @@ def _text(value: object) -> bool:
 
 
 def _file(item: object) -> tuple[str, str | None, bool]:
-    if not isinstance(item, list) or len(item) != 3:  # noqa: PLR2004
+    if not isinstance(item, list | tuple) or len(item) != 3:  # noqa: PLR2004
         raise ValueError("a file is [filename, upload time, yanked]")
     name, when, yanked = item
     if not _text(name) or "/" in name or (when is not None and not _text(when)):
@@ -114,7 +122,7 @@ def parse_entry(data: object, url: str, now: float) -> PageFacts:
     files = data.get("files")
     if not isinstance(files, list) or len(files) > MAX_FILES:
         raise ValueError("files must be a list")
-    return PageFacts(url, float(fetched), validators[0], validators[1], tuple(map(_file, files)))
+    return PageFacts(url, float(fetched), validators[0], validators[1], files)
 
 
 def facts_of(page: ProjectPage) -> tuple[tuple[str, str | None, bool], ...]:
@@ -136,20 +144,76 @@ class ReleaseCache:
         key = hashlib.sha256(url.encode("utf-8")).hexdigest()
         return self.root / key[:2] / f"{key}.json"
 
-    def load(self, url: str, now: float) -> PageFacts | None:
+    def load(self, url: str, now: float) -> tuple[PageFacts, str] | None:
+        """The entry for `url` and the sha256 of its text, when there is a valid one."""
         try:
-            data = json.loads(self._path(url).read_text(encoding="utf-8"))
-            return parse_entry(data, url, now)
+            text = self._path(url).read_text(encoding="utf-8")
+            return parse_entry(json.loads(text), url, now), _sha256(text)
         except (OSError, ValueError):
             return None
 
-    def store(self, facts: PageFacts) -> None:
-        """Write an entry atomically; a cache that cannot take it costs the next build a
-        request."""
+    def store(self, facts: PageFacts) -> str:
+        """Write an entry atomically and return the sha256 of its text; a cache that cannot
+        take it costs the next build a request."""
+        text = json.dumps(facts.to_dict(), separators=(",", ":"))
         path = self._path(facts.url)
         with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(path, json.dumps(facts.to_dict(), separators=(",", ":")))
+            write_text_atomic(path, text)
+        return _sha256(text)
+
+    def discard(self, url: str) -> None:
+        with contextlib.suppress(OSError):
+            self._path(url).unlink()
+
+    def _times_path(self, key: str) -> Path:
+        return self.root / "times" / key[:2] / f"{key}.json"
+
+    def load_times(self, key: str) -> Reduced | None:
+        """Release times memoised under `key`, validated."""
+        try:
+            data = json.loads(self._times_path(key).read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("dated"), bool):
+                return None
+            raw = data.get("times")
+            if not isinstance(raw, list) or len(raw) > MAX_FILES:
+                return None
+            times = tuple(datetime.fromisoformat(t) for t in raw if isinstance(t, str))
+        except (OSError, ValueError, TypeError):
+            return None
+        if len(times) != len(raw) or any(t.tzinfo is None for t in times):
+            return None
+        return times, data["dated"]
+
+    def store_times(self, key: str, reduced: Reduced) -> None:
+        times, dated = reduced
+        document = {"times": [t.isoformat() for t in times], "dated": dated}
+        path = self._times_path(key)
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(path, json.dumps(document))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_REDUCER: list[str] = []
+
+
+def reducer_identity() -> str:
+    """The code that turns a page into release times for a target: this module, the evidence,
+    rates and targets modules, and packaging's version (wheel tags)."""
+    if not _REDUCER:
+        from packaging import __version__ as packaging_version
+
+        digest = hashlib.sha256(packaging_version.encode())
+        here = Path(__file__).parent
+        for name in ("releases.py", "evidence.py", "rates.py", "../targets.py"):
+            path = here / name
+            digest.update(path.read_bytes())
+        _REDUCER.append(digest.hexdigest())
+    return _REDUCER[0]
 
 
 class CachedReleases:
@@ -164,6 +228,7 @@ class CachedReleases:
         cache_dir: Path,
         *,
         warn: Warn | None = None,
+        target_key: str | None = None,
         ttl: float | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -173,7 +238,8 @@ class CachedReleases:
         self._warn = warn
         self._ttl = HISTORY_TTL if ttl is None else ttl
         self._clock = clock or time.time
-        self._pages: dict[str, ProjectPage | FetchError] = {}
+        self._target_key = target_key
+        self._pages: dict[str, tuple[tuple[PageFacts, ...], str] | FetchError] = {}
         self.stale: dict[str, float] = {}  # page URL -> age (s) of the facts used offline
 
     def describe(self) -> str:
@@ -198,6 +264,17 @@ class CachedReleases:
 
     def project_page(self, name: str) -> ProjectPage:
         project = canonicalize_name(name)
+        facts, _ = self._loaded(project)
+        try:
+            return merge_pages([f.page() for f in facts])
+        except ValueError:  # a damaged entry: dropped, and the page asked for again
+            for f in facts:
+                self._cache.discard(f.url)
+            del self._pages[project]
+            facts, _ = self._loaded(project)
+            return merge_pages([f.page() for f in facts])
+
+    def _loaded(self, project: str) -> tuple[tuple[PageFacts, ...], str]:
         if project not in self._pages:
             self.load([project])
         found = self._pages[project]
@@ -205,28 +282,46 @@ class CachedReleases:
             raise found
         return found
 
-    def _project(self, project: str) -> ProjectPage | FetchError:
+    def reduced(self, name: str, reduce: Callable[[ProjectPage], Reduced]) -> Reduced:
+        """`reduce(page)` of `name`'s page, memoised in the cache by the page's entries, the
+        target (`target_key`) and `reducer_identity()`: a warm build parses no file name of a
+        page it reduced before."""
+        project = canonicalize_name(name)
+        if self._target_key is None:
+            return reduce(self.project_page(project))
+        _, digest = self._loaded(project)
+        key = _sha256(f"{digest}\0{self._target_key}\0{reducer_identity()}")
+        memo = self._cache.load_times(key)
+        if memo is None:
+            page = self.project_page(project)
+            memo = reduce(page)
+            _, digest = self._loaded(project)  # another digest when a damaged entry was replaced
+            key = _sha256(f"{digest}\0{self._target_key}\0{reducer_identity()}")
+            self._cache.store_times(key, memo)
+        return memo
+
+    def _project(self, project: str) -> tuple[tuple[PageFacts, ...], str] | FetchError:
         try:
-            pages = [self._facts(f"{u.rstrip('/')}/{project}/").page() for u in self._urls]
+            found = [self._facts(f"{u.rstrip('/')}/{project}/") for u in self._urls]
         except FetchError as exc:
             return exc
-        return merge_pages(pages)
+        return tuple(facts for facts, _ in found), _sha256("\n".join(d for _, d in found))
 
-    def _facts(self, url: str) -> PageFacts:
+    def _facts(self, url: str) -> tuple[PageFacts, str]:
+        """The page's facts and the digest of their entry."""
         now = self._clock()
         clean = split_auth(url)[0]
         cached = self._cache.load(clean, now)
-        if cached is not None and now - cached.fetched < self._ttl:
+        if cached is not None and now - cached[0].fetched < self._ttl:
             return cached
         try:
-            fresh = self._fetch(url, clean, cached, now)
+            fresh = self._fetch(url, clean, cached[0] if cached else None, now)
         except FetchError:
             if cached is None:
                 raise
-            self.stale[clean] = now - cached.fetched
+            self.stale[clean] = now - cached[0].fetched
             return cached
-        self._cache.store(fresh)
-        return fresh
+        return fresh, self._cache.store(fresh)
 
     def _fetch(self, url: str, clean: str, cached: PageFacts | None, now: float) -> PageFacts:
         """Ask the index, conditionally when there is an entry to revalidate."""
