@@ -50,6 +50,8 @@ _WORKERS = 8
 Warn = Callable[[str], None]
 # A page reduced for a target: its release times, and whether it carried upload times at all.
 Reduced = tuple[tuple[datetime, ...], bool]
+# A project's facts from every index, and a digest of their entries.
+Loaded = tuple[tuple["PageFacts", ...], str]
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,10 @@ class ReleaseCache:
             write_text_atomic(path, json.dumps(document))
 
 
+def _combined(found: Sequence[tuple[PageFacts, str]]) -> Loaded:
+    return tuple(facts for facts, _ in found), _sha256("\n".join(d for _, d in found))
+
+
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -239,7 +245,7 @@ class CachedReleases:
         self._ttl = HISTORY_TTL if ttl is None else ttl
         self._clock = clock or time.time
         self._target_key = target_key
-        self._pages: dict[str, tuple[tuple[PageFacts, ...], str] | FetchError] = {}
+        self._pages: dict[str, Loaded | FetchError] = {}
         self.stale: dict[str, float] = {}  # page URL -> age (s) of the facts used offline
 
     def describe(self) -> str:
@@ -251,10 +257,13 @@ class CachedReleases:
         """Read the pages of `names` (from the cache, else the indexes, several at a time),
         then warn once if some came from old entries because an index did not answer."""
         todo = sorted({canonicalize_name(n) for n in names} - self._pages.keys())
-        if not todo:
-            return
-        with ThreadPoolExecutor(min(_WORKERS, len(todo)), thread_name_prefix="releases") as pool:
-            self._pages.update(zip(todo, pool.map(self._project, todo), strict=True))
+        fresh: dict[str, Loaded] = {p: found for p in todo if (found := self._fresh(p))}
+        self._pages.update(fresh)
+        todo = [p for p in todo if p not in fresh]
+        if todo:  # the indexes are asked several at a time; the cache needed no thread
+            workers = min(_WORKERS, len(todo))
+            with ThreadPoolExecutor(workers, thread_name_prefix="releases") as pool:
+                self._pages.update(zip(todo, pool.map(self._project, todo), strict=True))
         if self.stale and self._warn is not None:
             hours = max(self.stale.values()) / 3600
             self._warn(
@@ -274,7 +283,7 @@ class CachedReleases:
             facts, _ = self._loaded(project)
             return merge_pages([f.page() for f in facts])
 
-    def _loaded(self, project: str) -> tuple[tuple[PageFacts, ...], str]:
+    def _loaded(self, project: str) -> Loaded:
         if project not in self._pages:
             self.load([project])
         found = self._pages[project]
@@ -300,12 +309,25 @@ class CachedReleases:
             self._cache.store_times(key, memo)
         return memo
 
-    def _project(self, project: str) -> tuple[tuple[PageFacts, ...], str] | FetchError:
+    def _fresh(self, project: str) -> Loaded | None:
+        """Every index's entry for `project`, when all are in the cache and younger than the
+        time to live; else None."""
+        found = [self._cache.load(self._url(u, project), self._clock()) for u in self._urls]
+        now = self._clock()
+        if any(f is None or now - f[0].fetched >= self._ttl for f in found):
+            return None
+        return _combined([f for f in found if f is not None])
+
+    def _project(self, project: str) -> Loaded | FetchError:
+        """Every index's page for `project`: from the cache or asked for."""
         try:
-            found = [self._facts(f"{u.rstrip('/')}/{project}/") for u in self._urls]
+            return _combined([self._facts(f"{u.rstrip('/')}/{project}/") for u in self._urls])
         except FetchError as exc:
             return exc
-        return tuple(facts for facts, _ in found), _sha256("\n".join(d for _, d in found))
+
+    @staticmethod
+    def _url(index_url: str, project: str) -> str:
+        return split_auth(f"{index_url.rstrip('/')}/{project}/")[0]
 
     def _facts(self, url: str) -> tuple[PageFacts, str]:
         """The page's facts and the digest of their entry."""
