@@ -334,19 +334,25 @@ def prepare(bench: Bench) -> str | None:
     return prepared if isinstance(prepared, str) else None
 
 
-def first_builds(bench: Bench, made: Mapping[str, Path]) -> dict[str, Any]:
+def first_builds(bench: Bench, made: dict[str, Path]) -> dict[str, Any]:
     """Cold build (which writes the plan the others commit), and the builds the warm measures
-    start from: compile's own plan, the no-op's output directory."""
+    start from: compile's own plan (compile is dropped, with the reason, when its build fails:
+    bytecode can push a workload over Lambda's unzipped limit), the no-op's directory."""
     tmp = bench.tmp
     shutil.rmtree(tmp / "cache", ignore_errors=True)
     bench.record("cold", bench.fresh(made["plain"], tmp / "out-cold"))
     shutil.copyfile(tmp / "out-cold" / "lambda-layers.lock", made["planned"] / "lambda-layers.lock")
     if "compiled" in made:
-        bench.fresh(made["compiled"], tmp / "out-compile-first")
-        shutil.copyfile(
-            tmp / "out-compile-first" / "lambda-layers.lock",
-            made["compiled"] / "lambda-layers.lock",
-        )
+        try:
+            bench.fresh(made["compiled"], tmp / "out-compile-first")
+        except bb.BenchError as exc:
+            bench.notes.append(f"compile = true not measured: {exc}")
+            del made["compiled"]
+        else:
+            shutil.copyfile(
+                tmp / "out-compile-first" / "lambda-layers.lock",
+                made["compiled"] / "lambda-layers.lock",
+            )
     for _ in range(2):  # the second settles the manifest: from then on nothing is written
         bench.ours(made["planned"], tmp / "out-noop")
     manifest: dict[str, Any] = json.loads((tmp / "out-cold" / "manifest.json").read_text())
@@ -431,6 +437,7 @@ def bench_workload(
     return {
         "target": target.describe(),
         "compile_python": python,
+        "notes": [bb.redact(n) for n in bench.notes],
         "layers": len(manifest["layers"]),
         "zipped": zipped,
         "unzipped": sum(x["size_unzipped"] for x in manifest["layers"]),
@@ -505,7 +512,8 @@ def table_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     rows = []
     for name, w in results.items():
         if "skipped" in w:
-            rows.append([name, f"skipped: {w['skipped']}"] + [""] * (len(header) - 2))
+            reason = w["skipped"] if len(w["skipped"]) < 90 else w["skipped"][:87] + "..."
+            rows.append([name, f"skipped: {reason}"] + [""] * (len(header) - 2))
             continue
         t, a = w["times_s"], w["aims"]
         rows.append(
