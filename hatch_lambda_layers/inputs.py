@@ -56,7 +56,7 @@ def collect_inputs(
         paths.append(version_file)
     pairs = selection(project)
     paths += [source for _, source in pairs]
-    dirs = _watched_dirs(root, [source for _, source in pairs], skip=output_dir)
+    dirs = watched_dirs(root, [source for _, source in pairs], skip=output_dir)
     return Inputs(
         tool=tool_identity(),
         environment=environment(
@@ -138,9 +138,7 @@ def _vcs_ignore_files(root: Path) -> list[str]:
     return found
 
 
-def _watched_dirs(
-    root: Path, sources: Iterable[str], *, skip: Path | None
-) -> dict[str, int] | None:
+def watched_dirs(root: Path, sources: Iterable[str], *, skip: Path | None) -> dict[str, int] | None:
     """mtime_ns of the root, of every directory under each top-level directory holding a
     selected file, and of the directory of each file outside the root; None when there are
     more than `MAX_WATCHED_DIRS` (the record then needs hatch to be checked)."""

@@ -248,20 +248,29 @@ class OutputDirectory:
             for n, sha in listed.items()
         ):
             return None, "the manifest lists files the last build did not record"
-        self._restat(state, root)
+        self._restat(state, root, project)
         return previous, ""
 
-    def _restat(self, state: BuildState, root: Path) -> None:
+    def _restat(self, state: BuildState, root: Path, project: ProjectInfo | None) -> None:
         """Record the current stat facts of inputs and outputs whose bytes were found the same
-        by hashing (touched, restored from a cache), so the next check needs no hash."""
+        by hashing (touched, restored from a cache), and, when hatch confirmed the file
+        selection (`project`), the directories it is watched by: the next check needs neither
+        a hash nor hatch."""
         try:
             inputs = {k: restat(v, root / k) for k, v in state.inputs.files.items()}
             outputs = {k: restat(v, self.path / k) for k, v in state.outputs.items()}
+            dirs = state.inputs.dirs
+            if project is not None and state.inputs.hatchless:
+                from .inputs import watched_dirs
+
+                sources = [source for _, source in state.inputs.selection]
+                dirs = watched_dirs(root, sources, skip=self.path) or {}
         except OSError:
             return
-        if inputs == state.inputs.files and outputs == state.outputs:
+        if (inputs, outputs, dirs) == (state.inputs.files, state.outputs, state.inputs.dirs):
             return
-        fresh = BuildState(replace(state.inputs, files=inputs), outputs, state.manifest)
+        fresh_inputs = replace(state.inputs, files=inputs, dirs=dirs, hatchless=bool(dirs))
+        fresh = BuildState(fresh_inputs, outputs, state.manifest)
         with contextlib.suppress(OSError):
             write_text_atomic(self.path / STATE_NAME, fresh.to_json())
         self._state = fresh

@@ -295,3 +295,19 @@ def test_same_inputs_same_fingerprint_anywhere(
         for p in (one, two)
     ]
     assert prints[0] == prints[1]
+
+
+def test_a_file_hatch_does_not_select_costs_one_check_through_hatch(
+    built: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = built / "dist" / "lambda"
+    before = _snapshot(out)
+    (built / "NOTES.txt").write_text("not shipped\n")
+    # The root's mtime moved: only hatch can tell that the selection did not change...
+    assert pipeline.unchanged_build(built, out) is None
+    assert NOTHING in _build(built, capsys)
+    # ...and once it has, the record watches the directories as they are now.
+    assert pipeline.unchanged_build(built, out) is not None
+    assert {k: v for k, v in _snapshot(out).items() if k != STATE_NAME} == {
+        k: v for k, v in before.items() if k != STATE_NAME
+    }
