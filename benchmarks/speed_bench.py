@@ -449,20 +449,20 @@ def bench_workload(
         "byte_identical": same_layers(
             [bench.tmp / d for d in ("out-cold", "out-warm", "out-plan", "out-noop")]
         ),
-        "imports": {
-            "help": import_times(bench, ["--help"], ROOT),
-            "noop": import_times(
-                bench,
-                ["-q", "build", str(made["planned"]), "-o", str(bench.tmp / "out-noop")],
-                ROOT,
-            ),
-            **(
-                {"baseline_help": import_times(bench, ["--help"], baseline)}
-                if baseline is not None
-                else {}
-            ),
-        },
+        "imports": import_measures(bench, made["planned"], baseline),
     }
+
+
+def import_measures(bench: Bench, planned: Path, baseline: Path | None) -> dict[str, Any]:
+    """Import times of `--help` and of the no-op (and of `--help` at the baseline)."""
+    noop = ["-q", "build", str(planned), "-o", str(bench.tmp / "out-noop")]
+    measures = {
+        "help": import_times(bench, ["--help"], ROOT),
+        "noop": import_times(bench, noop, ROOT),
+    }
+    if baseline is not None:
+        measures["baseline_help"] = import_times(bench, ["--help"], baseline)
+    return measures
 
 
 def speedups(t: Mapping[str, float | None]) -> dict[str, float | None]:

@@ -1,7 +1,7 @@
 """What decides a build's artifacts, recorded so that a rebuild with nothing changed can stop
 before any stage runs.
 
-`collect_inputs` (I/O) reads every input once and records, per file, its content hash and its
+`inputs.collect_inputs` reads every input once and records, per file, its content hash and its
 stat facts: pyproject.toml (the tool table, the project metadata and hatch's file selection),
 the VCS ignore files hatch honours, the lock files, a committed lambda-layers.lock, a version
 file hatch reads, and the function files hatch selects. With them: the tool's version and a
@@ -38,7 +38,6 @@ from . import __version__
 if TYPE_CHECKING:
     from .project import ProjectInfo
 
-FORMAT = 1
 PLANFILE = "lambda-layers.lock"  # plan.planfile.PLANFILE_NAME, without importing the planner
 LOCK_NAMES = ("uv.lock", "pylock.toml")
 VCS_IGNORE_FILES = (".gitignore", ".hgignore")

@@ -40,10 +40,13 @@ def collect_inputs(
     config: Config,
     *,
     output_dir: Path | None = None,
+    local_files: Iterable[Path] = (),
     environ: Mapping[str, str] | None = None,
 ) -> Inputs:
-    """Everything that decides this build's artifacts, read now (see `fingerprint`). Called
-    once the output directory exists, so creating it does not count as a change."""
+    """Everything that decides this build's artifacts, read now (see `fingerprint`), with
+    `local_files`: the wheels and sdists the lock names on local disk (one rebuilt under the
+    same name is a change). Called once the output directory exists, so creating it does not
+    count as a change."""
     root = project.root
     table = _pyproject(root)
     names = root_names(root)
@@ -56,6 +59,7 @@ def collect_inputs(
         paths.append(version_file)
     pairs = selection(project)
     paths += [source for _, source in pairs]
+    paths += [os.path.relpath(path, root) for path in local_files]
     dirs = watched_dirs(root, [source for _, source in pairs], skip=output_dir)
     return Inputs(
         tool=tool_identity(),

@@ -142,31 +142,15 @@ def _evidence(
     the release history on the index (kept in the cache for a day)."""
 
     def gather(names: Sequence[str]) -> Evidence:
-        from .errors import ConfigError
         from .plan.evidence import gather_evidence
-        from .plan.releases import CachedReleases
-        from .resolve.cache import default_cache_dir
+        from .plan.releases import release_pages
 
-        try:
-            urls = index.settings().index_urls
-        except ConfigError as exc:
-            reporter.warning(f"no release history for change rates: {exc}")
-            releases = None
-        else:
-            releases = CachedReleases(
-                urls,
-                lambda: index.get().http,
-                default_cache_dir(),
-                warn=reporter.warning,
-                target_key=f"{target.runtime}-{target.architecture}",
-            )
-            releases.load(names)
         return gather_evidence(
             project.root,
             names,
             lock_path=lock_path,
             manifest_history=previous.history if previous else (),
-            index=releases,
+            index=release_pages(index, names, target, warn=reporter.warning),
             loadable=lambda filename: target.wheel_rank(filename) is not None,
             warn=reporter.warning,
         )
@@ -209,11 +193,13 @@ def build(
         kept, _ = output.unchanged(project.root, project=project)
         if kept is not None:
             return _kept(kept, output, project.root, reporter)
+        prepared = prepare(project, config, reporter, output=output)
         try:
-            inputs: Inputs | None = collect_inputs(project, config, output_dir=output.path)
+            inputs: Inputs | None = collect_inputs(
+                project, config, output_dir=output.path, local_files=_local_files(prepared)
+            )
         except OSError:
             inputs = None  # the build reports what it cannot read; the next one just builds
-        prepared = prepare(project, config, reporter, output=output)
         for group in prepared.identical_functions:
             reporter.warning(identical_functions_warning(group))
         built, fresh_planfile = _write(prepared, output, reporter, inputs)
@@ -223,6 +209,20 @@ def build(
         reporter.info(line)
     reporter.success(artifacts_summary(built, output.path))
     return BuildResult(built, output.path, output.manifest_path, fresh_planfile)
+
+
+def _local_files(prepared: Prepared) -> list[Path]:
+    """The wheels and sdists the lock names on local disk: rebuilt under the same name, they
+    are a change (a build then finds their hash no longer the lock's, or uses them)."""
+    from .resolve.http import local_path
+
+    links = [
+        link
+        for p in prepared.graph.packages
+        for link in (*p.wheels, *([p.sdist] if p.sdist is not None else []))
+    ]
+    paths = [local_path(link.url) for link in links]
+    return [path for path in paths if path is not None and path.is_file()]
 
 
 def unchanged_build(

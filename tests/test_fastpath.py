@@ -19,6 +19,7 @@ from hatch_lambda_layers.config import load_config
 from hatch_lambda_layers.output import STATE_NAME
 from hatch_lambda_layers.project import load_project
 from tests.projects import UV, Fixture, copy_project, digests
+from tests.wheelfactory import make_wheel
 
 pytestmark = [
     pytest.mark.skipif(UV is None, reason="uv is not installed (pip install uv)"),
@@ -311,3 +312,48 @@ def test_a_file_hatch_does_not_select_costs_one_check_through_hatch(
     assert {k: v for k, v in _snapshot(out).items() if k != STATE_NAME} == {
         k: v for k, v in before.items() if k != STATE_NAME
     }
+
+
+def test_a_no_op_still_takes_the_lock_and_cleans_up(
+    built: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = built / "dist" / "lambda"
+    (out / ".staging-killed").mkdir()
+    (out / ".manifest.json.x.tmp").write_text("half")
+    (out / "layer-orphan-000000000000.zip").write_bytes(b"PK")
+    assert NOTHING in _build(built, capsys)
+    assert not (out / ".staging-killed").exists()
+    assert not (out / ".manifest.json.x.tmp").exists()
+    assert not (out / "layer-orphan-000000000000.zip").exists()
+    assert (out / ".build.lock").read_text().startswith(f"{os.getpid()} on ")
+
+
+def test_the_plan_file_name_is_the_planners() -> None:
+    from hatch_lambda_layers.plan.planfile import PLANFILE_NAME
+
+    assert fingerprint.PLANFILE == PLANFILE_NAME
+
+
+def test_a_local_wheel_the_lock_names_is_an_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert UV is not None
+    project = tmp_path / "lp"
+    (project / "src" / "lpfn").mkdir(parents=True)
+    (project / "src" / "lpfn" / "__init__.py").write_text("def handler(e, c):\n    return 1\n")
+    make_wheel(project, "localpkg", "1.0", {"localpkg/__init__.py": "X = 1\n"})
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "lpfn"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+        'dependencies = ["localpkg"]\n\n'
+        '[tool.uv.sources]\nlocalpkg = { path = "localpkg-1.0-py3-none-any.whl" }\n\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["src/lpfn"]\n\n'
+        '[tool.lambda-layers]\nruntime = "python3.11"\nhandler = "lpfn.handler"\n'
+    )
+    env = {**os.environ, "UV_NO_CONFIG": "1"}
+    subprocess.run(
+        [UV, "lock", "--offline", "--no-progress"], cwd=project, env=env, check=True, timeout=120
+    )
+    _build(project, capsys)
+    assert NOTHING in _build(project, capsys)
+    make_wheel(project, "localpkg", "1.0", {"localpkg/__init__.py": "X = 2\n"})
+    assert NOTHING not in _build(project, capsys)

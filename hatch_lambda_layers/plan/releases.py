@@ -39,6 +39,8 @@ from ..resolve.pages import ACCEPT, IndexFile, ProjectPage, merge_pages, parse_r
 
 if TYPE_CHECKING:
     from ..resolve.http import HttpSession
+    from ..resolve.load import SharedIndex
+    from ..targets import Target
 
 HISTORY_TTL = 24 * 3600.0  # seconds an entry is used without asking the index
 CLOCK_SKEW = 300.0  # seconds an entry's time may lie ahead of this machine's clock
@@ -377,3 +379,28 @@ class CachedReleases:
             modified if _text(modified) else None,
             facts_of(page),
         )
+
+
+def release_pages(
+    index: SharedIndex, names: Iterable[str], target: Target, *, warn: Warn
+) -> CachedReleases | None:
+    """The release history of `names` for change rates on `target`, loaded: from the cache,
+    the build's index client asked only for what is missing or old. None (with a warning)
+    when no index is configured."""
+    from ..errors import ConfigError
+    from ..resolve.cache import default_cache_dir
+
+    try:
+        urls = index.settings().index_urls
+    except ConfigError as exc:
+        warn(f"no release history for change rates: {exc}")
+        return None
+    releases = CachedReleases(
+        urls,
+        lambda: index.get().http,
+        default_cache_dir(),
+        warn=warn,
+        target_key=f"{target.runtime}-{target.architecture}",
+    )
+    releases.load(names)
+    return releases
