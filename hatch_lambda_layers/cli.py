@@ -9,17 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from . import __version__, manifest, pipeline
+from . import __version__
 from .errors import LambdaLayersError, UsageError
-from .files import write_text_atomic
-from .output import OutputDirectory, output_directory
-from .plan.planfile import PLANFILE_NAME
-from .workspace import load_build
 
 if TYPE_CHECKING:
     from .progress import TerminalProgress
@@ -136,6 +131,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the directory the artifacts go to (default: PROJECT/dist/lambda)",
     )
+    build.add_argument(
+        "--verify",
+        action="store_true",
+        help="re-hash every artifact and input before keeping it, instead of trusting "
+        "unchanged sizes and modification times",
+    )
 
     publish = sub.add_parser(
         "publish",
@@ -200,9 +201,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_plan(args: argparse.Namespace, reporter: CliReporter) -> int:
+    from . import pipeline
+    from .assemble import planfile_for
+    from .files import write_text_atomic
+    from .output import OutputDirectory, output_directory
+    from .plan.planfile import PLANFILE_NAME
     from .report.plan_json import dumps_plan
     from .report.plan_model import plan_report
     from .report.plan_text import format_plan
+    from .workspace import load_build
 
     project, config = load_build(args.project)
     output = OutputDirectory(output_directory(project.root / "dist"))
@@ -218,7 +225,7 @@ def _cmd_plan(args: argparse.Namespace, reporter: CliReporter) -> int:
         from .plan.planfile import dumps_planfile
 
         path = project.root / PLANFILE_NAME
-        record = pipeline.planfile_for(prepared, previous=output.previous)
+        record = planfile_for(prepared, previous=output.previous)
         write_text_atomic(path, dumps_planfile(record))
         # JSON on stdout stays one document: the note goes to stderr then.
         print(f"wrote {path}", file=sys.stderr if args.format == "json" else sys.stdout)
@@ -226,9 +233,19 @@ def _cmd_plan(args: argparse.Namespace, reporter: CliReporter) -> int:
 
 
 def _cmd_build(args: argparse.Namespace, reporter: CliReporter) -> int:
-    project, config = load_build(args.project)
-    out = Path(args.output) if args.output else output_directory(project.root / "dist")
-    result = pipeline.build(project, config, out, reporter)
+    from . import pipeline
+    from .output import output_directory
+
+    root = Path(args.project).resolve()
+    out = Path(args.output) if args.output else output_directory(root / "dist")
+    # Nothing changed since the last build: answered before hatch or any stage is loaded.
+    result = pipeline.unchanged_build(root, out, reporter, verify=args.verify)
+    if result is None:
+        from .workspace import load_build
+
+        project, config = load_build(args.project)
+        out = Path(args.output) if args.output else output_directory(project.root / "dist")
+        result = pipeline.build(project, config, out, reporter, verify=args.verify)
     print(result.manifest_path)
     return 0
 
@@ -270,6 +287,7 @@ def _cmd_publish(args: argparse.Namespace, reporter: CliReporter) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace, reporter: CliReporter) -> int:
+    from . import manifest
     from .report.diff import diff, format_diff, target_changes
 
     old = manifest.read_manifest(args.old)
@@ -279,6 +297,8 @@ def _cmd_diff(args: argparse.Namespace, reporter: CliReporter) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, reporter: CliReporter) -> int:
+    from . import manifest
+    from .files import write_text_atomic
     from .report.compare import build_report
 
     new = manifest.read_manifest(args.manifest)
@@ -316,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args, reporter)
     except LambdaLayersError as exc:
         if args.verbose:
+            import traceback
+
             traceback.print_exc()
         print(f"lambda-layers: error: {exc}", file=sys.stderr)
         return exc.exit_code

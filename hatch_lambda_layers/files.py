@@ -4,8 +4,6 @@ deletes or publishes inside the directory it belongs to."""
 from __future__ import annotations
 
 import os
-import socket
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +35,8 @@ def confined(directory: Path, name: str, *, what: str) -> Path:
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write to a temporary file beside `path`, then replace it: readers never see half a file."""
+    import tempfile
+
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
@@ -116,7 +116,7 @@ class BuildLock:
                     told = True
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()} on {socket.gethostname()}".encode())
+        os.write(fd, f"{os.getpid()} on {os.uname().nodename}".encode())
         self._fd = fd
 
     def release(self) -> None:

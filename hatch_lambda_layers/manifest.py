@@ -3,8 +3,9 @@ validating untrusted input on the way in (`jsonreader`).
 
 The fields deploy tooling may rely on are those of CONTRACT section 4. Additive fields
 (`license_info`, per-package `size_zipped`, `history`, `functions[].layers`, `image`, `efs`)
-carry what `publish`, the change-rate estimates and the other modes need; readers ignore keys
-they do not know, so adding fields keeps schema_version 1.
+carry what `publish`, the change-rate estimates and the other modes need, and `fingerprint` the
+digest of the inputs that decided the build (`fingerprint.Inputs`); readers ignore keys they do
+not know, so adding fields keeps schema_version 1.
 """
 
 from __future__ import annotations
@@ -372,6 +373,7 @@ class Manifest:
     history: tuple[Mapping[str, str], ...] = field(default=())
     image: ImageInfo | None = None  # mode = "image"
     efs: EfsInfo | None = None  # mode = "efs"
+    fingerprint: str | None = None
     schema_version: int = SCHEMA_VERSION
 
     def layer(self, name: str) -> LayerEntry | None:
@@ -440,6 +442,7 @@ class Manifest:
             history=r.history("history"),
             image=optional(r.optional_child("image"), ImageInfo.read),
             efs=optional(r.optional_child("efs"), EfsInfo.read),
+            fingerprint=r.optional_string("fingerprint"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -457,6 +460,7 @@ class Manifest:
             "history": [dict(sorted(h.items())) for h in self.history],
             **({"image": self.image.to_dict()} if self.image is not None else {}),
             **({"efs": self.efs.to_dict()} if self.efs is not None else {}),
+            "fingerprint": self.fingerprint,
         }
 
 

@@ -6,43 +6,32 @@ so that all three produce the same artifacts from the same project.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import manifest
-from .assemble import manifest_of, planfile_for
-from .config import Config
-from .errors import ConfigError
-from .external_layers import cache_root, external_sizes
-from .layers.collisions import resolve_collisions
-from .layers.entries import Entry, entry_size
-from .layers.packages import FunctionInputs, read_contents
-from .modes import PLANNED, writer_for
-from .needs import bundle_needs
-from .output import OutputDirectory
-from .plan.decide import decide_rates, layer_names, plan_within_limits
-from .plan.evidence import gather_evidence
-from .plan.limits import check_written
-from .plan.planfile import PLANFILE_NAME, PlanFile, read_planfile
-from .plan.rates import Evidence
-from .prepared import Prepared
-from .progress import WriteTracker
-from .project import ProjectInfo, function_files, functions, slug
-from .report.summary import (
-    artifact_lines,
-    artifacts_summary,
-    fresh_planfile_warning,
-    identical_functions_warning,
-)
+from .errors import LambdaLayersError
+from .fingerprint import PLANFILE, Inputs
+from .output import STATE_NAME, OutputDirectory
+from .report.summary import artifacts_summary, fresh_planfile_warning
 from .report.units import plural
 from .reporting import Reporter, SilentReporter
-from .resolve.load import SharedIndex, fetch_bundled
-from .resolve.locks import find_lock
-from .targets import get_target
-from .workspace import load_members_graph, workspace_lock
 
-__all__ = ["BuildResult", "Prepared", "build", "find_planfile", "planfile_for", "prepare"]
+if TYPE_CHECKING:
+    from .config import Config
+    from .external_layers import ExternalSize
+    from .layers.packages import Contents
+    from .needs import Needs
+    from .plan.planfile import PlanFile
+    from .plan.rates import Evidence
+    from .prepared import Prepared
+    from .project import ProjectInfo
+    from .resolve.load import SharedIndex
+    from .targets import Target
+
+__all__ = ["BuildResult", "build", "find_planfile", "prepare", "unchanged_build"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +40,7 @@ class BuildResult:
     output_dir: Path
     manifest_path: Path
     fresh_planfile: Path | None
+    unchanged: bool = False  # nothing changed since the last build: nothing was written
 
 
 def find_planfile(
@@ -58,9 +48,11 @@ def find_planfile(
 ) -> tuple[Path, PlanFile] | None:
     """The committed lambda-layers.lock beside pyproject.toml; failing that, the one a previous
     build left in the output directory (so rebuilds in place stay stable before it is committed)."""
-    committed = read_planfile(project.root / PLANFILE_NAME)
+    from .plan.planfile import read_planfile
+
+    committed = read_planfile(project.root / PLANFILE)
     if committed is not None:
-        return project.root / PLANFILE_NAME, committed
+        return project.root / PLANFILE, committed
     return output.left_planfile() if output is not None else None
 
 
@@ -73,6 +65,18 @@ def prepare(
     replan: bool = False,
     trace_imports: bool = False,
 ) -> Prepared:
+    """Everything a build decides before writing: the graph, the bundled packages' contents,
+    their change rates, the plan within Lambda's limits."""
+    from .layers.collisions import resolve_collisions
+    from .needs import bundle_needs
+    from .plan.decide import decide_rates, layer_names, plan_within_limits
+    from .prepared import Prepared
+    from .project import slug
+    from .resolve.load import SharedIndex, fetch_bundled
+    from .resolve.locks import find_lock
+    from .targets import get_target
+    from .workspace import load_members_graph, workspace_lock
+
     target = get_target(config.runtime, config.architecture)
     lock_path = find_lock(project.root, config.lock) or workspace_lock(project.root, config.lock)
     found = find_planfile(project, output)
@@ -83,68 +87,47 @@ def prepare(
             project, target=target, lock_path=lock_path, index=index, reporter=reporter
         )
         needs = bundle_needs(project, config, graph, member_roots)
-        closure = needs.closure
-        for item in closure.left_out:
+        for item in needs.closure.left_out:
             reporter.info(f"Leaving out {item.name} {item.version} ({item.reason})")
-        wheels = fetch_bundled(closure.bundled, target, reporter, index)
-        handlers = {fn.name: fn.handler for fn in functions(project, config)}
-        left_out = [x.name for x in closure.left_out]
-        inputs = FunctionInputs(function_files(project, config), handlers, left_out, trace_imports)
-        contents = read_contents(wheels, inputs, config, target, reporter)
+        wheels = fetch_bundled(needs.closure.bundled, target, reporter, index)
+        contents = _contents(
+            project, config, target, needs, wheels, reporter=reporter, trace=trace_imports
+        )
         packages = resolve_collisions(contents.packages)
-        files = contents.function_files
-
-        def gather(names: Sequence[str]) -> Evidence:
-            try:
-                client = index.get()
-            except ConfigError as exc:
-                reporter.warning(f"no release history for change rates: {exc}")
-                client = None
-            return gather_evidence(
-                project.root,
-                names,
-                lock_path=lock_path,
-                manifest_history=previous.history if previous else (),
-                index=client,
-                loadable=lambda filename: target.wheel_rank(filename) is not None,
-                warn=reporter.warning,
-            )
-
+        gather = _evidence(
+            project,
+            lock_path=lock_path,
+            previous=previous,
+            index=index,
+            target=target,
+            reporter=reporter,
+        )
         rates = decide_rates([p.name for p in packages], config, committed, gather, replan=replan)
-    external = external_sizes(
-        config.external_layers, config.external_layer_sizes, cache_dir=cache_root()
-    )
-    for size in external:
-        if size.unzipped is None:
-            reporter.warning(
-                f"external layer {size.arn}: unknown size ({size.note}); it is left out of the "
-                f"unzipped total: set it in tool.lambda-layers.external-layer-sizes"
-            )
+    external = _external_sizes(config, reporter)
     decided, limits = plan_within_limits(
         packages,
         rates,
         config,
         committed,
         graph=graph,
-        files=files,
+        files=contents.function_files,
         external=sum(s.unzipped or 0 for s in external),
         replan=replan,
         needs=needs.functions,
     )
-    plan = decided.plan
     return Prepared(
         project=project,
         config=config,
         target=target,
         graph=graph,
-        closure=closure,
+        closure=needs.closure,
         packages=packages,
         rates=rates,
-        plan=plan,
-        layer_names=layer_names(plan, slug(project.name)),
+        plan=decided.plan,
+        layer_names=layer_names(decided.plan, slug(project.name)),
         planfile_path=plan_path,
         planfile=committed,
-        function_files=files,
+        function_files=contents.function_files,
         limits=limits,
         external_sizes=external,
         pruned=contents.pruned,
@@ -154,17 +137,100 @@ def prepare(
     )
 
 
+def _contents(
+    project: ProjectInfo,
+    config: Config,
+    target: Target,
+    needs: Needs,
+    wheels: Mapping[str, Path],
+    *,
+    reporter: Reporter,
+    trace: bool,
+) -> Contents:
+    """The bundled wheels' entries and the functions' files, pruned, stripped and compiled."""
+    from .layers.packages import FunctionInputs, read_contents
+    from .project import function_files, functions
+
+    handlers = {fn.name: fn.handler for fn in functions(project, config)}
+    left_out = [x.name for x in needs.closure.left_out]
+    inputs = FunctionInputs(function_files(project, config), handlers, left_out, trace)
+    return read_contents(wheels, inputs, config, target, reporter)
+
+
+def _evidence(
+    project: ProjectInfo,
+    *,
+    lock_path: Path | None,
+    previous: manifest.Manifest | None,
+    index: SharedIndex,
+    target: Target,
+    reporter: Reporter,
+) -> Callable[[Sequence[str]], Evidence]:
+    """Where change rates come from when some must be estimated: git, earlier manifests, and
+    the release history on the index (kept in the cache for a day)."""
+
+    def gather(names: Sequence[str]) -> Evidence:
+        from .plan.evidence import gather_evidence
+        from .plan.releases import release_pages
+
+        return gather_evidence(
+            project.root,
+            names,
+            lock_path=lock_path,
+            manifest_history=previous.history if previous else (),
+            index=release_pages(index, names, target, warn=reporter.warning),
+            loadable=lambda filename: target.wheel_rank(filename) is not None,
+            warn=reporter.warning,
+        )
+
+    return gather
+
+
+def _external_sizes(config: Config, reporter: Reporter) -> tuple[ExternalSize, ...]:
+    from .external_layers import cache_root, external_sizes
+
+    external = external_sizes(
+        config.external_layers, config.external_layer_sizes, cache_dir=cache_root()
+    )
+    for size in external:
+        if size.unzipped is None:
+            reporter.warning(
+                f"external layer {size.arn}: unknown size ({size.note}); it is left out of the "
+                f"unzipped total: set it in tool.lambda-layers.external-layer-sizes"
+            )
+    return external
+
+
 def build(
-    project: ProjectInfo, config: Config, output_dir: Path, reporter: Reporter | None = None
+    project: ProjectInfo,
+    config: Config,
+    output_dir: Path,
+    reporter: Reporter | None = None,
+    *,
+    verify: bool = False,
 ) -> BuildResult:
     """Build every artifact into `output_dir` (the `.../lambda` directory itself). A failure at
-    any point leaves an earlier build's artifacts and manifest untouched (`output.Staging`)."""
+    any point leaves an earlier build's artifacts and manifest untouched (`output.Staging`).
+    When the inputs are those the last build recorded and its files are intact (every one
+    re-hashed with `verify`), nothing is written and that build's manifest is the result."""
+    from .inputs import collect_inputs
+    from .report.summary import artifact_lines, identical_functions_warning
+
     reporter = reporter or SilentReporter()
-    with OutputDirectory(output_dir, notify=reporter.info) as output:
+    with OutputDirectory(output_dir, notify=reporter.info, verify=verify) as output:
+        kept, _ = output.unchanged(project.root, project=project)
+        if kept is not None:
+            return _kept(kept, output, project.root, reporter)
         prepared = prepare(project, config, reporter, output=output)
+        try:
+            inputs: Inputs | None = collect_inputs(
+                project, config, output_dir=output.path, local_files=_local_files(prepared)
+            )
+        except OSError:
+            inputs = None  # the build reports what it cannot read; the next one just builds
         for group in prepared.identical_functions:
             reporter.warning(identical_functions_warning(group))
-        built, fresh_planfile = _write(prepared, output, reporter)
+        built, fresh_planfile = _write(prepared, output, reporter, inputs)
     if fresh_planfile is not None:
         reporter.warning(fresh_planfile_warning(fresh_planfile))
     for line in artifact_lines(built):
@@ -173,15 +239,74 @@ def build(
     return BuildResult(built, output.path, output.manifest_path, fresh_planfile)
 
 
+def _local_files(prepared: Prepared) -> list[Path]:
+    """The wheels and sdists the lock names on local disk: rebuilt under the same name, they
+    are a change (a build then finds their hash no longer the lock's, or uses them)."""
+    from .resolve.http import local_path
+
+    links = [
+        link
+        for p in prepared.graph.packages
+        for link in (*p.wheels, *([p.sdist] if p.sdist is not None else []))
+    ]
+    paths = [local_path(link.url) for link in links]
+    return [path for path in paths if path is not None and path.is_file()]
+
+
+def unchanged_build(
+    root: Path, output_dir: Path, reporter: Reporter | None = None, *, verify: bool = False
+) -> BuildResult | None:
+    """The last build's result when nothing changed since, checked without reading the project
+    through hatch or loading any stage; None when the project must be built (or read by hatch:
+    then `build` checks again with what hatch reports). The check runs under the build lock;
+    without a recorded state there is nothing to check and no lock is taken."""
+    reporter = reporter or SilentReporter()
+    if not (output_dir / STATE_NAME).is_file():
+        return None
+    try:
+        with OutputDirectory(output_dir, notify=reporter.info, verify=verify) as output:
+            kept, _ = output.unchanged(root)
+            return None if kept is None else _kept(kept, output, root, reporter)
+    except LambdaLayersError:
+        return None  # a malformed manifest, say: the build proper reports it
+
+
+def _kept(
+    kept: manifest.Manifest, output: OutputDirectory, root: Path, reporter: Reporter
+) -> BuildResult:
+    """The result of a build that found nothing changed."""
+    kept = output.settle(kept)
+    zips = plural(len(kept.layers), "layer") + " and " + plural(len(kept.functions), "function")
+    reporter.info(f"Nothing changed since the last build: kept {zips}")
+    fresh = output.path / PLANFILE
+    if (root / PLANFILE).is_file() or not fresh.is_file():
+        fresh_planfile = None
+    else:
+        fresh_planfile = fresh
+        reporter.warning(fresh_planfile_warning(fresh))
+    reporter.success(artifacts_summary(kept, output.path))
+    return BuildResult(kept, output.path, output.manifest_path, fresh_planfile, unchanged=True)
+
+
 def _write(
-    prepared: Prepared, output: OutputDirectory, reporter: Reporter
+    prepared: Prepared, output: OutputDirectory, reporter: Reporter, inputs: Inputs | None
 ) -> tuple[manifest.Manifest, Path | None]:
     """Stage every zip, then commit them with the manifest (and a fresh plan file when the
-    project has none committed)."""
+    project has none committed), and record the inputs they were built from."""
+    from .assemble import manifest_of, planfile_for
+    from .layers.entries import Entry, entry_size
+    from .plan.limits import check_written
+    from .progress import WriteTracker
+    from .project import functions
+
     project, config = prepared.project, prepared.config
-    fresh = prepared.planfile_path != project.root / PLANFILE_NAME and config.mode in PLANNED
+    from .modes import PLANNED, writer_for
+
+    fresh = prepared.planfile_path != project.root / PLANFILE and config.mode in PLANNED
+    fingerprint = inputs.fingerprint if inputs is not None and not inputs.not_reusable else None
     writer = writer_for(config.mode)
-    if writer is not None:  # image, efs: each mode's own artifacts
+    if writer is not None:  # image, efs: each mode's own artifacts, always rebuilt (the
+        # recorded state covers zips only, not a build context directory)
         with output.staging() as staging:
             built = writer(prepared, staging, output.previous, reporter)
             planfile = planfile_for(prepared, built) if fresh else None
@@ -211,6 +336,9 @@ def _write(
             progress.start(f"function {fn.name}", sum(map(entry_size, entries)))
             fns.append(staging.function(fn.name, fn.handler, entries))
         progress.finish()
-        built = manifest_of(prepared, layers, fns, output.previous)
-        fresh_planfile = staging.commit(built, planfile_for(prepared, built) if fresh else None)
+        built = replace(
+            manifest_of(prepared, layers, fns, output.previous), fingerprint=fingerprint
+        )
+        planfile = planfile_for(prepared, built) if fresh else None
+        fresh_planfile = staging.commit(built, planfile, inputs)
     return built, fresh_planfile

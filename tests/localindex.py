@@ -10,9 +10,10 @@ The page for a project lists every ``*.whl`` / ``*.tar.gz`` / ``*.zip`` in the d
 filename names that project; it is built at request time, so wheels may be added while the server
 runs. Files are served from ``/files/<filename>``, PEP 658 metadata from
 ``/files/<filename>.metadata``. Options shape the pages (format, hashes, yanked files,
-requires-python, metadata, basic auth) or misbehave on purpose (corrupted bytes, delays,
-transient errors, a request never answered, a body that stalls or stops midway) so tests can
-exercise the client's handling. A stalled request ends when the server stops.
+requires-python, upload times, metadata, basic auth, ETag validators answered with 304) or
+misbehave on purpose (corrupted bytes, delays, transient errors, a request never answered, a
+body that stalls or stops midway) so tests can exercise the client's handling. A stalled request
+ends when the server stops.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class LocalIndex:
     metadata: bool = True  # advertise and serve PEP 658 .metadata files
     yanked: dict[str, str] = field(default_factory=dict)  # filename -> reason ("" for none)
     requires_python: dict[str, str] = field(default_factory=dict)  # filename -> specifier
+    upload_times: dict[str, str] = field(default_factory=dict)  # filename -> PEP 700 upload-time
+    validators: bool = False  # pages carry ETag / Last-Modified and answer 304 when they match
     relative_urls: bool = True
     auth: tuple[str, str] | None = None
     corrupt: set[str] = field(default_factory=set)  # filenames served with altered bytes
@@ -139,6 +142,8 @@ class LocalIndex:
                 entry["requires-python"] = self.requires_python[path.name]
             if path.name in self.yanked:
                 entry["yanked"] = self.yanked[path.name] or True
+            if path.name in self.upload_times:
+                entry["upload-time"] = self.upload_times[path.name]
             if self.metadata and path.name.endswith(".whl"):
                 digest = hashlib.sha256(wheel_metadata(path)).hexdigest()
                 entry["core-metadata"] = {"sha256": digest}
@@ -195,10 +200,18 @@ def _handler(index: LocalIndex) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: object) -> None:
             pass  # keep test output clean
 
-        def _send(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
+        def _send(
+            self,
+            status: int,
+            body: bytes,
+            content_type: str = "text/plain",
+            headers: dict[str, str] | None = None,
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             if status == 401:
                 self.send_header("WWW-Authenticate", 'Basic realm="test"')
             self.end_headers()
@@ -250,10 +263,21 @@ def _handler(index: LocalIndex) -> type[BaseHTTPRequestHandler]:
             accept = self.headers.get("Accept", "")
             wants_json = JSON_TYPE in accept
             if index.format == "json" or (index.format == "auto" and wants_json):
-                self._send(200, index.json_page(project), JSON_TYPE)
+                self._page(index.json_page(project), JSON_TYPE)
             else:
                 html_type = HTML_TYPE if HTML_TYPE in accept else "text/html; charset=utf-8"
-                self._send(200, index.html_page(project), html_type)
+                self._page(index.html_page(project), html_type)
+
+        def _page(self, body: bytes, content_type: str) -> None:
+            if not index.validators:
+                self._send(200, body, content_type)
+                return
+            etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+            validators = {"ETag": etag, "Last-Modified": "Mon, 01 Jun 2026 00:00:00 GMT"}
+            if self.headers.get("If-None-Match") == etag:
+                self._send(304, b"", content_type, validators)
+            else:
+                self._send(200, body, content_type, validators)
 
         def _file(self, name: str) -> None:
             is_metadata = name.endswith(".metadata")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from hatch_lambda_layers import cli
+from hatch_lambda_layers.output import STATE_NAME
 from tests.projects import UV, Fixture, copy_project
 
 pytestmark = pytest.mark.skipif(UV is None, reason="uv is not installed (pip install uv)")
@@ -56,6 +57,8 @@ def test_wheel_replaced_in_the_cache_by_same_size_bytes_is_fetched_again(
     victim.write_bytes(bytes(len(good)))
     os.utime(victim, ns=(before.st_atime_ns, before.st_mtime_ns))
     served = len(fixture.index.paths("/files/greet-1.0.0"))
+    # Nothing else changed: without its record the rebuild cannot skip reading the wheels.
+    (project / "dist" / "lambda" / STATE_NAME).unlink()
 
     # A separate process, so that the warning is read off its real stderr.
     run = subprocess.run(

@@ -23,11 +23,8 @@ from typing import Any
 from hatchling.builders.config import env_var_enabled
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-from .. import pipeline
-from ..config import load_config
 from ..errors import LambdaLayersError
 from ..output import OUTPUT_DIR_ENV, output_directory
-from ..project import project_from_wheel_builder
 from .reporter import HatchReporter, abort
 
 ENABLE_ENV = "HATCH_BUILD_HOOK_ENABLE_LAMBDA"
@@ -59,6 +56,11 @@ class LambdaBuildHook(BuildHookInterface):  # type: ignore[misc,type-arg]
                 f"to write them"
             )
             return
+        # Loaded only when a Lambda build is asked for: ordinary wheel builds stay light.
+        from .. import pipeline
+        from ..config import load_config
+        from ..project import project_from_wheel_builder
+
         try:
             project = project_from_wheel_builder(self.build_config.builder)
             config = load_config(self.root)

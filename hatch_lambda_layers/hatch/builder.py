@@ -7,11 +7,8 @@ from typing import Any
 
 from hatchling.builders.plugin.interface import BuilderInterface
 
-from .. import pipeline
-from ..config import load_config
 from ..errors import LambdaLayersError
 from ..output import output_directory
-from ..project import make_wheel_builder, project_from_wheel_builder
 from .reporter import HatchReporter, abort
 
 
@@ -31,6 +28,10 @@ class LambdaBuilder(BuilderInterface):  # type: ignore[misc,type-arg]
         pass
 
     def build_standard(self, directory: str, **build_data: Any) -> str:
+        from .. import pipeline
+        from ..config import load_config
+        from ..project import make_wheel_builder, project_from_wheel_builder
+
         wheel_builder = make_wheel_builder(
             self.root, plugin_manager=self.plugin_manager, metadata=self.metadata, app=self.app
         )

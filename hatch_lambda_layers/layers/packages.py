@@ -1,6 +1,7 @@
 """Each bundled wheel as the entries it puts into a layer: placed by the layout rules the
-configuration sets, checked (`botocore-services`), pruned (``default-excludes``), stripped, and
-given bytecode (``compile``) together with the function's own files."""
+configuration sets (or taken from the layout cache, `layoutcache`), checked
+(`botocore-services`), pruned (``default-excludes``), stripped, and given bytecode (``compile``)
+together with the function's own files."""
 
 from __future__ import annotations
 
@@ -11,15 +12,15 @@ from pathlib import Path
 
 from ..config import Config
 from ..reporting import Reporter
+from ..resolve.cache import default_cache_dir
 from ..targets import Target
 from .budget import BytecodeReport
 from .entries import Entry, PackageFiles
 from .layout import LayoutOptions, check_botocore_services, known_botocore_services
+from .layoutcache import LayoutCache, cached_layouts
 from .prune import EMPTY_REPORT, PruneReport, prune_packages
 from .scanstore import ScanStore
 from .transforms import transform_packages
-from .verdicts import verified_wheels
-from .wheel import read_wheel
 
 
 def layout_options(config: Config) -> LayoutOptions:
@@ -46,6 +47,35 @@ def _check_botocore_services(config: Config, packages: Sequence[PackageFiles]) -
                 names |= known_botocore_services(zf.namelist())
     if names:
         check_botocore_services(config.botocore_services, names)
+
+
+def _lay_out(paths: Sequence[Path], options: LayoutOptions) -> list[PackageFiles]:
+    """Wheels not laid out before: verified (the verdict is cached by the wheel's sha256), then
+    read. The reader and verifier are loaded only here."""
+    from .verdicts import verified_wheels
+    from .wheel import read_wheel
+
+    verdicts = verified_wheels(paths)
+    return [read_wheel(p, options, verdict=v) for p, v in zip(paths, verdicts, strict=True)]
+
+
+def read_packages(wheels: Mapping[str, Path], config: Config) -> tuple[PackageFiles, ...]:
+    """The layer entries of every wheel in `wheels` (name -> path), in that order: from the
+    layout cache for a wheel laid out before with these options, else read from the wheel,
+    verified first (once: the verdict is cached by the wheel's sha256), and cached."""
+    options = layout_options(config)
+    paths = list(wheels.values())
+    cache = LayoutCache(default_cache_dir(), options)
+    found, digests = cached_layouts(cache, paths)
+    todo = [i for i, package in enumerate(found) if package is None]
+    if todo:
+        laid_out = _lay_out([paths[i] for i in todo], options)
+        for i, package in zip(todo, laid_out, strict=True):
+            cache.store(digests[i], package)
+            found[i] = package
+    packages = tuple(p for p in found if p is not None)
+    _check_botocore_services(config, packages)
+    return packages
 
 
 @dataclass(frozen=True)
@@ -79,21 +109,13 @@ def read_contents(
 ) -> Contents:
     """The layer entries of every wheel in `wheels` (name -> path), in that order, and the
     function files, pruned, stripped and compiled as configured."""
-    from ..resolve.fetch import default_cache_dir
-
-    options = layout_options(config)
-    paths = list(wheels.values())
-    verdicts = verified_wheels(paths)
-    packages = tuple(
-        read_wheel(path, options, verdict=verdict)
-        for path, verdict in zip(paths, verdicts, strict=True)
-    )
-    _check_botocore_services(config, packages)
+    packages = read_packages(wheels, config)
+    prefix = layout_options(config).prefix
     store = ScanStore(default_cache_dir())
     pruned = EMPTY_REPORT
     if config.default_excludes:
         packages, pruned = prune_packages(
-            packages, [e for f in functions.files.values() for e in f], store, prefix=options.prefix
+            packages, [e for f in functions.files.values() for e in f], store, prefix=prefix
         )
         if pruned.savings:
             rules = ", ".join(f"{s.rule} {s.bytes / 1e6:,.2f} MB" for s in pruned.savings)

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from ..config import Config
 from ..reporting import Reporter
 from ..targets import Target
-from . import strip
 from .entries import PackageFiles
 
 
@@ -18,6 +17,7 @@ def transform_packages(
     """`strip`: the tool is looked up once."""
     if not config.strip:
         return tuple(packages)
+    from . import strip  # loaded only when a build strips
 
     def skipped(path: str, why: str) -> None:
         reporter.warning(f"{path}: {why}")

@@ -100,6 +100,10 @@ def decide_plan(
         )
     if replan:
         plan = replan_partition(items, constraints, previous, margin=config.replan_margin)
+    elif previous is None:  # planned from scratch: the same inputs were likely planned before
+        from .plancache import fresh_partition
+
+        plan = fresh_partition(items, constraints)
     else:
         plan = partition(items, constraints, previous)
     return FunctionPlan(plan, dict.fromkeys(functions, tuple(x.name for x in plan.layers)))

@@ -1,6 +1,7 @@
 """The evidence change rates are estimated from, gathered by I/O: the lock file's revisions in
-git, and each package's release history on an index. The only I/O of the `plan` package;
-`rates` turns what it gathers into estimates.
+git, and each package's release history on an index (`releases` keeps that in the cache for a
+day). With `releases`, the only I/O of the `plan` package; `rates` turns what it gathers into
+estimates.
 """
 
 from __future__ import annotations
@@ -10,16 +11,26 @@ import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from packaging.utils import canonicalize_name
 
 from ..errors import LambdaLayersError
 from ..resolve.locks import pinned_versions
 from .rates import DEFAULT_RATE, HISTORY_LIMIT, Evidence, release_times_from_files
+from .releases import CachedReleases
 
 if TYPE_CHECKING:
-    from ..resolve.index import PackageIndex
+    from ..resolve.pages import ProjectPage
+
+
+class ReleasePages(Protocol):
+    """Where release history is read from: an index client, or `releases.CachedReleases`."""
+
+    def project_page(self, name: str) -> ProjectPage: ...
+
+    def describe(self) -> str: ...
+
 
 GIT_TIMEOUT = 30.0
 
@@ -75,7 +86,7 @@ def read_lock_history(
 
 
 def upload_times_from_index(
-    index: PackageIndex,
+    index: ReleasePages,
     names: Iterable[str],
     warn: Warn | None = None,
     *,
@@ -90,18 +101,32 @@ def upload_times_from_index(
     found: dict[str, tuple[datetime, ...]] = {}
     for name in sorted({canonicalize_name(n) for n in names}):
         try:
-            page = index.project_page(name)
+            times, dated = _reduced(index, name, loadable)
         except LambdaLayersError as exc:
             if warn is not None:
                 warn(f"no release history for {name}: {exc}")
             continue
-        times = release_times_from_files(page.files, loadable)
-        frozen = loadable is not None and any(f.upload_time for f in page.files)
+        frozen = loadable is not None and dated
         if times or frozen:
             found[name] = times
         elif warn is not None:
             warn(f"no upload times for {name} on {index.describe()}; assuming rate {DEFAULT_RATE}")
     return found
+
+
+def _reduced(
+    index: ReleasePages, name: str, loadable: Callable[[str], bool] | None
+) -> tuple[tuple[datetime, ...], bool]:
+    """The page's release times, and whether it carries upload times at all (memoised by the
+    release cache when `index` is one)."""
+
+    def reduce(page: ProjectPage) -> tuple[tuple[datetime, ...], bool]:
+        dated = any(f.upload_time for f in page.files)
+        return release_times_from_files(page.files, loadable), dated
+
+    if isinstance(index, CachedReleases):
+        return index.reduced(name, reduce)
+    return reduce(index.project_page(name))
 
 
 def gather_evidence(
@@ -110,7 +135,7 @@ def gather_evidence(
     *,
     lock_path: Path | None,
     manifest_history: Sequence[Mapping[str, str]] = (),
-    index: PackageIndex | None = None,
+    index: ReleasePages | None = None,
     loadable: Callable[[str], bool] | None = None,
     warn: Warn | None = None,
     now: datetime | None = None,

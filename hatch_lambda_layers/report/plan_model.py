@@ -18,8 +18,8 @@ from .headroom import LimitUse, limit_uses
 from .shared import SharedDependency, needed_by, shared_with_provided
 
 if TYPE_CHECKING:
-    from ..pipeline import Prepared
     from ..plan.rates import RateEstimate
+    from ..prepared import Prepared
 
 OriginKind = Literal["committed", "last-build", "fresh", "replanned"]
 

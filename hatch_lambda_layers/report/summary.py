@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..manifest import MANIFEST_NAME, Manifest
-from ..plan.planfile import PLANFILE_NAME
 from .units import human_bytes, plural
 
 
@@ -51,7 +50,7 @@ def identical_functions_warning(group: Sequence[str]) -> str:
 
 def fresh_planfile_warning(path: Path) -> str:
     return (
-        f"no {PLANFILE_NAME} beside pyproject.toml: wrote a fresh plan to {path}; copy it "
+        f"no {path.name} beside pyproject.toml: wrote a fresh plan to {path}; copy it "
         f"next to pyproject.toml and commit it so every build keeps these layers"
     )
 

@@ -24,13 +24,20 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import IO
 
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
-
 from ..errors import FetchError, HashMismatchError
 from ..progress import FetchProgress
 from .cache import CACHE_DIR_ENV, ContentCache, checked_filename, default_cache_dir, is_sha256
 from .graph import WheelLink
-from .http import STREAM_ATTEMPTS, HttpSession, Session, explain, local_path, redact_url
+from .http import (
+    STREAM_ATTEMPTS,
+    HttpSession,
+    Response,
+    Session,
+    explain,
+    local_path,
+    redact_url,
+    stream_errors,
+)
 
 __all__ = ["CACHE_DIR_ENV", "REHASH_ENV", "default_cache_dir", "fetch_bytes", "fetch_wheels"]
 
@@ -90,7 +97,7 @@ def _download(
                     f"stale: re-lock, or check the index"
                 )
             return cache.store(tmp, kind, actual, filename, sha256=actual)
-        except (ProtocolError, ReadTimeoutError) as exc:
+        except stream_errors() as exc:
             if attempt + 1 == STREAM_ATTEMPTS:
                 raise FetchError(
                     f"download of {filename} from {redact_url(url)} failed {STREAM_ATTEMPTS} "
@@ -132,7 +139,7 @@ def _stream(
                 counted += len(block)
                 if tracker is not None:
                     tracker.update(filename, done=len(block))
-    except (ProtocolError, ReadTimeoutError):
+    except stream_errors():
         if tracker is not None and counted:
             tracker.update(filename, done=-counted)
         raise
@@ -214,12 +221,29 @@ def fetch_wheels(
     cache = ContentCache(
         cache_dir or default_cache_dir(), rehash=_rehash_default(rehash), warn=warn
     )
-    session: Session = http or HttpSession()
+    session: Session = http or _SessionOnDemand()
     total_bytes = sum(link.size or 0 for link in unique.values())
     tracker = _Tracker(len(unique), total_bytes, progress)
     return _run_all(
         unique, lambda link: _fetch_one(session, cache, tracker, link, kind), max_workers
     )
+
+
+class _SessionOnDemand:
+    """The downloader's `HttpSession`, made by the first download: a build that finds every
+    file in the cache loads no HTTP client."""
+
+    def __init__(self) -> None:
+        self._session: HttpSession | None = None
+        self._lock = threading.Lock()
+
+    def open(
+        self, url: str, *, headers: Mapping[str, str] | None = None
+    ) -> contextlib.AbstractContextManager[Response]:
+        with self._lock:
+            if self._session is None:
+                self._session = HttpSession()
+        return self._session.open(url, headers=headers)
 
 
 def _unique_links(links: Sequence[WheelLink], *, allow_unhashed: bool) -> dict[str, WheelLink]:

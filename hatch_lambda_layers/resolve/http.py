@@ -18,23 +18,21 @@ A server that accepts the connection and never answers therefore fails after abo
 from __future__ import annotations
 
 import contextlib
+import functools
 import netrc
 import os
 import threading
-import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
-from urllib.request import url2pathname
-
-import urllib3
-from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from ..errors import ConfigError, FetchError
+
+if TYPE_CHECKING:  # urllib3 is imported when a request is made: local work never loads it
+    import urllib3
 
 CHUNK_SIZE = 256 * 1024
 
@@ -77,17 +75,33 @@ def _env_number(environ: Mapping[str, str], name: str, default: float, *, intege
 
 def http_timeout(environ: Mapping[str, str] | None = None) -> urllib3.Timeout:
     """Connect and per-read timeouts: ``$HATCH_LAMBDA_LAYERS_HTTP_TIMEOUT`` seconds or 30."""
+    import urllib3
+
     env = os.environ if environ is None else environ
     seconds = _env_number(env, TIMEOUT_ENV, DEFAULT_TIMEOUT, integer=False)
     return urllib3.Timeout(connect=seconds, read=seconds)
 
 
-class _BoundedRetry(urllib3.Retry):
-    """urllib3's Retry with the server's Retry-After capped at `MAX_RETRY_AFTER` seconds."""
+@functools.cache
+def _bounded_retry() -> type[urllib3.Retry]:
+    import urllib3
 
-    def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
-        value = super().get_retry_after(response)
-        return None if value is None else min(value, MAX_RETRY_AFTER)
+    class _BoundedRetry(urllib3.Retry):
+        """urllib3's Retry with the server's Retry-After capped at `MAX_RETRY_AFTER` s."""
+
+        def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
+            value = super().get_retry_after(response)
+            return None if value is None else min(value, MAX_RETRY_AFTER)
+
+    return _BoundedRetry
+
+
+def stream_errors() -> tuple[type[Exception], ...]:
+    """urllib3's errors for a body that breaks or stalls midway (as an `except` clause:
+    imported only when something was raised)."""
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+    return (ProtocolError, ReadTimeoutError)
 
 
 def http_retries(environ: Mapping[str, str] | None = None) -> urllib3.Retry:
@@ -95,7 +109,7 @@ def http_retries(environ: Mapping[str, str] | None = None) -> urllib3.Retry:
     ``$HATCH_LAMBDA_LAYERS_HTTP_RETRIES`` times or 3."""
     env = os.environ if environ is None else environ
     count = int(_env_number(env, RETRIES_ENV, DEFAULT_RETRIES, integer=True))
-    return _BoundedRetry(
+    return _bounded_retry()(
         total=count, backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504)
     )
 
@@ -140,6 +154,8 @@ def local_path(url: str) -> Path | None:
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost"):
             raise FetchError(f"file URL {url!r} names a remote host; use a local path")
+        from urllib.request import url2pathname
+
         return Path(url2pathname(unquote(parts.path)))
     # A one-letter scheme is a Windows drive ("C:\\wheels"), not a URL scheme.
     if parts.scheme == "" or (len(parts.scheme) == 1 and os.name == "nt"):
@@ -264,7 +280,11 @@ class HttpSession:
         return f"{login}:{password or ''}"
 
     def _manager(self, scheme: str, host: str) -> urllib3.PoolManager:
+        import urllib3
+
         proxy = self._proxies.get(scheme)
+        import urllib.request
+
         # Not in typeshed, but part of urllib.request since Python 3.0: NO_PROXY matching.
         bypass_check = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
         bypass = proxy and bypass_check(host, {"no": self._no_proxy})
@@ -296,6 +316,9 @@ class HttpSession:
         if path is not None:
             yield _read_local(path, url)
             return
+        import urllib3
+        from urllib3.exceptions import HTTPError as Urllib3Error
+
         clean, auth = split_auth(url)
         parts = urlsplit(clean)
         if parts.scheme not in ("http", "https"):
@@ -331,13 +354,15 @@ class HttpSession:
 
     def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> Fetched:
         """A small document such as an index page, read whole (compressed in transit)."""
+        import urllib3
+
         request_headers = {**urllib3.make_headers(accept_encoding=True), **(headers or {})}
         for attempt in range(STREAM_ATTEMPTS):
             try:
                 with self.open(url, headers=request_headers) as response:
                     body = response.read() if response.status == HTTPStatus.OK else b""
                     return Fetched(response.url, response.status, response.content_type, body)
-            except (ProtocolError, ReadTimeoutError) as exc:
+            except stream_errors() as exc:
                 if attempt + 1 == STREAM_ATTEMPTS:
                     raise FetchError(_failure(url, exc)) from exc
         raise AssertionError("unreachable")

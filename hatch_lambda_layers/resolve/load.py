@@ -13,17 +13,15 @@ from ..errors import ConfigError, NoCompatibleWheelError, SdistBuildError
 from ..progress import FetchProgress
 from ..reporting import Reporter
 from ..targets import Target
-from .advice import refuse
-from .edges import check_lock_covers, edges_from_metadata
 from .fetch import fetch_wheels
 from .graph import DependencyGraph, PinnedPackage, WheelLink, select_wheel
 from .http import local_path
 from .indexconfig import IndexSettings
 from .locks import read_lock, registry_urls
-from .sdist import SdistBuild, built_wheel
 
 if TYPE_CHECKING:
     from .index import IndexClient
+    from .sdist import SdistBuild
 
 Progress = Callable[[FetchProgress], None] | None
 
@@ -59,6 +57,8 @@ class SharedIndex:
     def sdist_build(self, reporter: Reporter) -> SdistBuild:
         """How sdists are built: with the index settings when there are some, else with the
         installers' own configuration."""
+        from .sdist import SdistBuild
+
         try:
             settings: IndexSettings | None = self.settings()
         except ConfigError:
@@ -95,11 +95,15 @@ def load_graph(
     reporter.info(f"Reading {lock_path.name} for {target.describe()}")
     graph = read_lock(lock_path, target, project_name=project_name)
     if graph.edges_known:
+        from .edges import check_lock_covers
+
         check_lock_covers(graph, target, requirements, project_name=project_name)
         return graph
     metadata = _metadata_for(
         graph.packages, target, reporter.download_progress(), index.sdist_build(reporter)
     )
+    from .edges import edges_from_metadata
+
     return edges_from_metadata(graph, metadata, target, requirements, project_name=project_name)
 
 
@@ -127,6 +131,8 @@ def _sdist_only(package: PinnedPackage) -> bool:
 
 def _built_from_sdists(packages: Sequence[PinnedPackage], sdists: SdistBuild) -> dict[str, Path]:
     """name -> the wheel built from its sdist, for every package that publishes only one."""
+    from .sdist import built_wheel
+
     return {
         p.name: built_wheel(p.sdist, sdists, allow_unhashed=local_path(p.sdist.url) is not None)
         for p in packages
@@ -147,6 +153,8 @@ def _links(
         except NoCompatibleWheelError:
             refused.append(package)
     if refused:
+        from .advice import refuse
+
         raise refuse(refused, target, lambda name: index.get().project_page(name))
     return links
 
@@ -157,7 +165,6 @@ def fetch_bundled(
     """Package name -> its wheel for `target`, fetched into the verified cache, or built from
     the sdist of a package that publishes only one (pure-Python results only; the build
     requirements come from `index`'s settings)."""
-    sdists = index.sdist_build(reporter)
     links = _links([p for p in packages if not _sdist_only(p)], target, index)
     reporter.waiting(f"Fetching {len(links)} wheels")
     paths = fetch_wheels(
@@ -171,7 +178,8 @@ def fetch_bundled(
     built = [p for p in packages if _sdist_only(p)]
     if built:
         reporter.waiting(f"Building {len(built)} wheels from sdists")
-    for name, wheel in _built_from_sdists(built, sdists).items():
+    sdists = index.sdist_build(reporter) if built else None  # no index settings read otherwise
+    for name, wheel in (_built_from_sdists(built, sdists) if sdists else {}).items():
         if target.wheel_rank(wheel.name) is None:
             raise SdistBuildError(
                 f"the wheel built from the sdist of {name}, {wheel.name}, cannot be loaded by "

@@ -10,9 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.pylock import (
-    is_valid_pylock_path,
-)
 from packaging.utils import canonicalize_name
 
 from ..errors import ConfigError, LockError
@@ -25,10 +22,15 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 if TYPE_CHECKING:
     from ..targets import Target
 from .lockfields import PYLOCK, UV_LOCK, is_remote
-from .pylock import graph_from_pylock
-from .uvlock import graph_from_uv_lock
 
 LOCK_SETTING = "tool.lambda-layers.lock"
+
+
+def is_valid_pylock_path(path: Path) -> bool:
+    """packaging's rule for pylock file names (its module is loaded only for pylock files)."""
+    from packaging.pylock import is_valid_pylock_path as valid
+
+    return valid(path)
 
 
 def _is_lock_name(name: str) -> bool:
@@ -102,9 +104,13 @@ def read_lock(
     except tomllib.TOMLDecodeError as exc:
         raise LockError(f"{name}: not valid TOML ({exc}); regenerate the lock file") from exc
     if name == UV_LOCK:
+        from .uvlock import graph_from_uv_lock
+
         return graph_from_uv_lock(
             data, target, project_name=project_name, extras=extras, base_dir=path.parent
         )
+    from .pylock import graph_from_pylock
+
     return graph_from_pylock(
         data,
         target,
