@@ -122,7 +122,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     _add_plan(sub)
+    _add_build(sub)
+    _add_publish(sub)
+    diff = sub.add_parser(
+        "diff", help="what changed between two manifests: the target, layers and packages"
+    )
+    diff.add_argument("old")
+    diff.add_argument("new")
+    _add_report(sub)
+    return parser
 
+
+def _add_build(sub: Any) -> None:
     build = sub.add_parser("build", help="write layer zips, function zips and manifest.json")
     build.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
     build.add_argument(
@@ -138,6 +149,8 @@ def _parser() -> argparse.ArgumentParser:
         "unchanged sizes and modification times",
     )
 
+
+def _add_publish(sub: Any) -> None:
     publish = sub.add_parser(
         "publish",
         help="publish changed layers, point functions and aliases at them "
@@ -189,15 +202,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     publish.add_argument("--s3-bucket", help="bucket (same region) for zips over 50 MiB")
     publish.add_argument("--dry-run", action="store_true", help="show what would change")
-
-    diff = sub.add_parser(
-        "diff", help="what changed between two manifests: the target, layers and packages"
-    )
-    diff.add_argument("old")
-    diff.add_argument("new")
-
-    _add_report(sub)
-    return parser
 
 
 def _cmd_plan(args: argparse.Namespace, reporter: CliReporter) -> int:

@@ -22,12 +22,14 @@ from .reporting import Reporter, SilentReporter
 if TYPE_CHECKING:
     from .config import Config
     from .external_layers import ExternalSize
+    from .layers.entries import PackageFiles
     from .layers.packages import Contents
     from .needs import Needs
     from .plan.planfile import PlanFile
-    from .plan.rates import Evidence
+    from .plan.rates import Evidence, RateEstimate
     from .prepared import Prepared
     from .project import ProjectInfo
+    from .resolve.graph import DependencyGraph
     from .resolve.load import SharedIndex
     from .targets import Target
 
@@ -67,11 +69,77 @@ def prepare(
 ) -> Prepared:
     """Everything a build decides before writing: the graph, the bundled packages' contents,
     their change rates, the plan within Lambda's limits."""
-    from .layers.collisions import resolve_collisions
-    from .needs import bundle_needs
-    from .plan.decide import decide_rates, layer_names, plan_within_limits
+    from .plan.decide import layer_names, plan_within_limits
     from .prepared import Prepared
     from .project import slug
+
+    found = find_planfile(project, output)
+    plan_path, committed = found if found is not None else (None, None)
+    previous = output.previous if output is not None else None
+    got = _gather(
+        project, config, reporter, committed, previous, replan=replan, trace=trace_imports
+    )
+    external = _external_sizes(config, reporter)
+    decided, limits = plan_within_limits(
+        got.packages,
+        got.rates,
+        config,
+        committed,
+        graph=got.graph,
+        files=got.contents.function_files,
+        external=sum(s.unzipped or 0 for s in external),
+        replan=replan,
+        needs=got.needs.functions,
+    )
+    return Prepared(
+        project=project,
+        config=config,
+        target=got.target,
+        graph=got.graph,
+        closure=got.needs.closure,
+        packages=got.packages,
+        rates=got.rates,
+        plan=decided.plan,
+        layer_names=layer_names(decided.plan, slug(project.name)),
+        planfile_path=plan_path,
+        planfile=committed,
+        function_files=got.contents.function_files,
+        limits=limits,
+        external_sizes=external,
+        pruned=got.contents.pruned,
+        bytecode=got.contents.bytecode,
+        function_layers=decided.attached,
+        function_needs=got.needs.functions,
+    )
+
+
+@dataclass(frozen=True)
+class _Gathered:
+    """What the stages that may need the index found: the graph, what each function needs,
+    the bundled packages' contents (collisions resolved) and their change rates."""
+
+    target: Target
+    graph: DependencyGraph
+    needs: Needs
+    contents: Contents
+    packages: tuple[PackageFiles, ...]
+    rates: Mapping[str, RateEstimate]
+
+
+def _gather(
+    project: ProjectInfo,
+    config: Config,
+    reporter: Reporter,
+    committed: PlanFile | None,
+    previous: manifest.Manifest | None,
+    *,
+    replan: bool,
+    trace: bool,
+) -> _Gathered:
+    """The stages that share the build's one index client (opened only if one needs it)."""
+    from .layers.collisions import resolve_collisions
+    from .needs import bundle_needs
+    from .plan.decide import decide_rates
     from .resolve.load import SharedIndex, fetch_bundled
     from .resolve.locks import find_lock
     from .targets import get_target
@@ -79,9 +147,6 @@ def prepare(
 
     target = get_target(config.runtime, config.architecture)
     lock_path = find_lock(project.root, config.lock) or workspace_lock(project.root, config.lock)
-    found = find_planfile(project, output)
-    plan_path, committed = found if found is not None else (None, None)
-    previous = output.previous if output is not None else None
     with SharedIndex(config, project.root, lock_path) as index:
         graph, member_roots = load_members_graph(
             project, target=target, lock_path=lock_path, index=index, reporter=reporter
@@ -90,9 +155,7 @@ def prepare(
         for item in needs.closure.left_out:
             reporter.info(f"Leaving out {item.name} {item.version} ({item.reason})")
         wheels = fetch_bundled(needs.closure.bundled, target, reporter, index)
-        contents = _contents(
-            project, config, target, needs, wheels, reporter=reporter, trace=trace_imports
-        )
+        contents = _contents(project, config, target, needs, wheels, reporter=reporter, trace=trace)
         packages = resolve_collisions(contents.packages)
         gather = _evidence(
             project,
@@ -103,38 +166,7 @@ def prepare(
             reporter=reporter,
         )
         rates = decide_rates([p.name for p in packages], config, committed, gather, replan=replan)
-    external = _external_sizes(config, reporter)
-    decided, limits = plan_within_limits(
-        packages,
-        rates,
-        config,
-        committed,
-        graph=graph,
-        files=contents.function_files,
-        external=sum(s.unzipped or 0 for s in external),
-        replan=replan,
-        needs=needs.functions,
-    )
-    return Prepared(
-        project=project,
-        config=config,
-        target=target,
-        graph=graph,
-        closure=needs.closure,
-        packages=packages,
-        rates=rates,
-        plan=decided.plan,
-        layer_names=layer_names(decided.plan, slug(project.name)),
-        planfile_path=plan_path,
-        planfile=committed,
-        function_files=contents.function_files,
-        limits=limits,
-        external_sizes=external,
-        pruned=contents.pruned,
-        bytecode=contents.bytecode,
-        function_layers=decided.attached,
-        function_needs=needs.functions,
-    )
+    return _Gathered(target, graph, needs, contents, packages, rates)
 
 
 def _contents(
