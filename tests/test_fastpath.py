@@ -359,3 +359,23 @@ def test_a_local_wheel_the_lock_names_is_an_input(
     assert NOTHING in _build(project, capsys)
     make_wheel(project, "localpkg", "1.0", {"localpkg/__init__.py": "X = 2\n"})
     assert NOTHING not in _build(project, capsys)
+
+
+@pytest.mark.parametrize("mode", ["image", "efs"])
+def test_image_and_efs_builds_are_always_rebuilt(
+    fixture: Fixture, tmp_path: Path, capsys: pytest.CaptureFixture[str], mode: str
+) -> None:
+    """The recorded state covers zips only, not an image's build context: these modes never
+    take the shortcut, so an artifact removed by hand comes back on the next build."""
+    project = copy_project(fixture.project, tmp_path / "p")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + f'mode = "{mode}"\n')
+    out = project / "dist" / "lambda"
+    _build(project, capsys)
+    assert not (out / STATE_NAME).exists()
+    built = json.loads((out / "manifest.json").read_text())
+    assert built["fingerprint"] is None
+    artifact = out / ("image" if mode == "image" else built["efs"]["file"])
+    shutil.rmtree(artifact) if artifact.is_dir() else artifact.unlink()
+    assert NOTHING not in _build(project, capsys)
+    assert artifact.exists()
