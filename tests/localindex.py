@@ -87,6 +87,7 @@ class LocalIndex:
     hang: set[str] = field(default_factory=set)  # paths whose requests are never answered
     stall_after: dict[str, int] = field(default_factory=dict)  # filename -> bytes, then silence
     cut_after: dict[str, int] = field(default_factory=dict)  # filename -> bytes, then close
+    trickle: dict[str, float] = field(default_factory=dict)  # filename -> seconds between bytes
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     port: int = 0
     active_downloads: int = 0
@@ -301,6 +302,9 @@ def _handler(index: LocalIndex) -> type[BaseHTTPRequestHandler]:
                 if filename in index.stall_after or filename in index.cut_after:
                     self._send_partly(filename, data)
                     return
+                if filename in index.trickle:
+                    self._trickle(data, index.trickle[filename])
+                    return
                 self._send(200, data, "application/octet-stream")
             finally:
                 with index._lock:
@@ -317,6 +321,23 @@ def _handler(index: LocalIndex) -> type[BaseHTTPRequestHandler]:
             self.wfile.flush()
             if filename in index.stall_after:
                 index.stopping.wait()
+            self.close_connection = True
+
+        def _trickle(self, data: bytes, pause: float) -> None:
+            """The whole body, one byte at a time, each within any read timeout: a server
+            that is never quite silent and never done."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            for byte in data:
+                if index.stopping.wait(pause):
+                    break
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:
+                    break  # the client gave up
             self.close_connection = True
 
     return Handler

@@ -22,6 +22,7 @@ from hatch_lambda_layers.resolve.http import (
     STREAM_ATTEMPTS,
     TIMEOUT_ENV,
     HttpSession,
+    body_deadline,
     http_retries,
     http_timeout,
 )
@@ -112,6 +113,30 @@ def test_wheel_server_that_hangs_up_mid_body_fails_and_leaves_no_partial_file(
     index.cut_after.clear()
     path = fetch_wheels([_link(index, wheel)], cache_dir=cache, http=HttpSession(environ=FAST))
     assert path[wheel.name].read_bytes() == wheel.read_bytes()
+
+
+def test_wheel_server_that_trickles_forever_is_cut_off_in_bounded_time(
+    one_wheel: tuple[Path, Path], local_index: Callable[..., LocalIndex], tmp_path: Path
+) -> None:
+    """A byte every 0.1 s never trips the 0.3 s read timeout, and the 128 kB body would take
+    3.5 hours: the whole body gets four timeouts plus its length at MIN_RATE, then the request
+    fails once, without a retry, and nothing reaches the cache."""
+    directory, wheel = one_wheel
+    index = local_index(directory, trickle={wheel.name: 0.1})
+    cache = tmp_path / "cache"
+    allowed = body_deadline(0.3, wheel.stat().st_size)
+    assert 1.2 < allowed < 4
+    started = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        fetch_wheels([_link(index, wheel)], cache_dir=cache, http=HttpSession(environ=FAST))
+    elapsed = time.monotonic() - started
+    message = str(info.value)
+    assert allowed <= elapsed < allowed + 3, elapsed
+    assert message.startswith(f"could not fetch {index.file_url(wheel.name)}: the body timed out")
+    assert message.endswith(f"(set {TIMEOUT_ENV} to wait longer)")
+    assert "\n" not in message
+    assert index.paths("/files/").count(f"/files/{wheel.name}") == 1
+    assert _files(cache) == []
 
 
 def test_timeouts_and_retries_come_from_the_environment() -> None:

@@ -12,7 +12,10 @@ a timeout or a 429/5xx answer is retried ``$HATCH_LAMBDA_LAYERS_HTTP_RETRIES`` t
 10 s); a body that breaks or stalls midway is fetched again from the start up to
 `STREAM_ATTEMPTS` times. Then the request fails with a one-line error naming the (redacted) URL.
 A server that accepts the connection and never answers therefore fails after about
-(retries + 1) x timeout plus the backoff.
+(retries + 1) x timeout plus the backoff. A server that is never silent for a whole timeout but
+never done either (a byte now and then) is cut off too: each body must arrive within
+`body_deadline` (four timeouts, plus its announced length at `MIN_RATE`), or the request fails
+without a retry.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import functools
 import netrc
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -56,6 +59,15 @@ MAX_RETRY_AFTER = 10.0  # seconds: the longest Retry-After this client waits for
 
 
 MAX_RETRIES = 20
+
+
+MIN_RATE = 64 * 1024  # bytes per second a body's announced length is allowed beyond the base
+
+
+def body_deadline(timeout: float, length: int | None) -> float:
+    """Seconds a response body may take in all: four read timeouts, plus `length` at
+    `MIN_RATE` (a 50 MB wheel gets about 13 minutes with the default timeout)."""
+    return 4 * timeout + (length or 0) / MIN_RATE
 
 
 def _env_number(environ: Mapping[str, str], name: str, default: float, *, integer: bool) -> float:
@@ -340,16 +352,26 @@ class HttpSession:
             )
         except Urllib3Error as exc:
             raise FetchError(_failure(url, getattr(exc, "reason", None) or exc)) from exc
+        lowered = {k.lower(): v for k, v in response.headers.items()}
+        length = lowered.get("content-length", "")
+        read = self._timeout.read_timeout
+        deadline = _Deadline(
+            body_deadline(
+                read if isinstance(read, (int, float)) else DEFAULT_TIMEOUT,
+                int(length) if length.isdigit() else None,
+            ),
+            response.shutdown,
+        )
         try:
-            lowered = {k.lower(): v for k, v in response.headers.items()}
             yield Response(
                 # After redirects (urllib3 may report just the path): pages resolve links here.
                 url=urljoin(clean, response.url or ""),
                 status=response.status,
                 headers=lowered,
-                chunks=response.stream(CHUNK_SIZE),
+                chunks=deadline.guard(response.stream(CHUNK_SIZE), url),
             )
         finally:
+            deadline.cancel()
             response.release_conn()
 
     def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> Fetched:
@@ -366,6 +388,41 @@ class HttpSession:
                 if attempt + 1 == STREAM_ATTEMPTS:
                     raise FetchError(_failure(url, exc)) from exc
         raise AssertionError("unreachable")
+
+
+class _Deadline:
+    """urllib3 bounds each read, not a whole body: this timer shuts the socket down when the
+    body is late, which ends a read still waiting, and `guard` turns that into one line."""
+
+    def __init__(self, seconds: float, shutdown: Callable[[], None]) -> None:
+        self.seconds = seconds
+        self._cut = threading.Event()
+        self._shutdown = shutdown
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self._cut.set()
+        self._shutdown()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def guard(self, chunks: Iterator[bytes], url: str) -> Iterator[bytes]:
+        received = 0
+        try:
+            for chunk in chunks:
+                received += len(chunk)
+                yield chunk
+        except Exception as exc:
+            if self._cut.is_set():
+                why = f"the body timed out after {self.seconds:.0f} s ({received:,} bytes arrived)"
+                raise FetchError(_failure(url, why)) from exc
+            raise
+        if self._cut.is_set():  # the shutdown looked like the end of a body of unknown length
+            why = f"the body timed out after {self.seconds:.0f} s ({received:,} bytes arrived)"
+            raise FetchError(_failure(url, why))
 
 
 class Session(Protocol):
