@@ -118,7 +118,7 @@ def test_offline_the_cache_answers_and_says_so(
     "damage",
     [
         lambda d: "not json",
-        lambda d: json.dumps(d | {"url": "http://elsewhere/simple/alpha/"}),
+        lambda d: json.dumps(d | {"url": d["url"].replace("/alpha/", "/beta/")}),  # not its page
         lambda d: json.dumps(d | {"fetched": 4e12}),
         lambda d: json.dumps(d | {"etag": 'W/"x"\r\nSet-Cookie: a=b'}),
         lambda d: json.dumps(d | {"files": [["../alpha-1.0-py3-none-any.whl", None, False]]}),

@@ -417,12 +417,14 @@ class _Deadline:
                 yield chunk
         except Exception as exc:
             if self._cut.is_set():
-                why = f"the body timed out after {self.seconds:.0f} s ({received:,} bytes arrived)"
-                raise FetchError(_failure(url, why)) from exc
+                raise self._late(url, received) from exc
             raise
         if self._cut.is_set():  # the shutdown looked like the end of a body of unknown length
-            why = f"the body timed out after {self.seconds:.0f} s ({received:,} bytes arrived)"
-            raise FetchError(_failure(url, why))
+            raise self._late(url, received)
+
+    def _late(self, url: str, received: int) -> FetchError:
+        why = f"the body timed out after {self.seconds:.0f} s ({received:,} bytes arrived)"
+        return FetchError(_failure(url, why))
 
 
 class Session(Protocol):
