@@ -7,8 +7,6 @@ is configured with; skips with a reason when uv, a CPython 3.12 or the index is 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -19,9 +17,9 @@ from hatch_lambda_layers import cli
 from hatch_lambda_layers.layers.interpreters import find_target_python
 from hatch_lambda_layers.targets import UNZIPPED_MAX, get_target
 from tests.lambdaemu import install_like_lambda
+from tests.realindex import lock_from_index
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-UV = shutil.which("uv")
 
 PYPROJECT = """
 [project]
@@ -75,8 +73,6 @@ print(json.dumps({"result": result, "compiled": [p for p in compiled if p.starts
 
 @pytest.fixture
 def project(tmp_path: Path) -> tuple[Path, str]:
-    if UV is None:
-        pytest.skip("uv is not installed")
     python = find_target_python(get_target("python3.12"))
     if python is None:
         pytest.skip("no CPython 3.12 here (pyenv or uv can add one)")
@@ -85,17 +81,7 @@ def project(tmp_path: Path) -> tuple[Path, str]:
     (root / "datafn" / "__init__.py").write_text("")
     (root / "datafn" / "handler.py").write_text(textwrap.dedent(HANDLER))
     (root / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
-    proc = subprocess.run(
-        [UV, "lock", "--no-progress", "--python", python],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
-        check=False,
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"uv lock failed (index unreachable?): {proc.stderr.strip()[-300:]}")
+    lock_from_index(root, "--python", python)
     return root, python
 
 

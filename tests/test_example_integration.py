@@ -24,11 +24,11 @@ import pytest
 
 from hatch_lambda_layers.layers.elf import zip_elf_machines
 from tests.lambdaemu import run_handler
+from tests.realindex import UV, lock_from_index, unreachable
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
-UV = shutil.which("uv")
 HATCH = shutil.which("hatch")
 
 
@@ -40,17 +40,8 @@ def _run(
     )
 
 
-def _unreachable(proc: subprocess.CompletedProcess[str]) -> bool:
-    text = (proc.stdout + proc.stderr).lower()
-    return any(
-        s in text for s in ("failed to fetch", "connect", "dns", "network", "timed out", "offline")
-    )
-
-
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if UV is None:
-        pytest.skip("uv is not installed")
     project = tmp_path_factory.mktemp("example") / "example_project"
     shutil.copytree(
         ROOT / "example_project", project, ignore=shutil.ignore_patterns("dist", "uv.lock", ".venv")
@@ -60,12 +51,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = text.replace('{ path = ".." }', f'{{ path = "{ROOT}" }}')
     text = text.replace("{root:parent:uri}", ROOT.as_uri())
     (project / "pyproject.toml").write_text(text)
-    env = {**os.environ}
-    proc = _run([UV, "lock", "--no-progress"], project, env, timeout=300)
-    if proc.returncode != 0:
-        if _unreachable(proc):
-            pytest.skip(f"package index unreachable: {proc.stderr.strip().splitlines()[-1:]}")
-        raise AssertionError(proc.stderr)
+    lock_from_index(project)
     return project
 
 
@@ -85,7 +71,7 @@ def built(example: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     assert UV is not None
     uv_out = out / "uv"
     proc = _run([UV, "build", "--no-progress", "--out-dir", str(uv_out)], example, env)
-    if proc.returncode != 0 and _unreachable(proc):
+    if proc.returncode != 0 and unreachable(proc):
         pytest.skip("package index unreachable for the build environment")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = {"uv": uv_out}

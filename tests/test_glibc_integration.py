@@ -6,10 +6,7 @@ loads. Real packages from the index configured for uv/pip; skips when it cannot 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 import textwrap
 from pathlib import Path
 
@@ -17,9 +14,9 @@ import pytest
 
 from hatch_lambda_layers import cli
 from hatch_lambda_layers.layers.elf import zip_elf_machines
+from tests.realindex import lock_from_index
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-UV = shutil.which("uv")
 
 PYPROJECT = """
 [project]
@@ -39,23 +36,11 @@ handler = "numfn.handler"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    if UV is None:
-        pytest.skip("uv is not installed")
     root = tmp_path / "numfn"
     (root / "numfn").mkdir(parents=True)
     (root / "numfn" / "__init__.py").write_text("def handler(e, c):\n    return 1\n")
     (root / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
-    proc = subprocess.run(
-        [UV, "lock", "--no-progress"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
-        check=False,
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"uv lock failed (index unreachable?): {proc.stderr.strip()[-300:]}")
+    lock_from_index(root)
     return root
 
 

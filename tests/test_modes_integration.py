@@ -13,9 +13,6 @@ Skips with a reason when the index cannot be reached, uv is missing, or no pytho
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -26,10 +23,10 @@ from hatch_lambda_layers import cli
 from hatch_lambda_layers.layers.interpreters import find_target_python
 from hatch_lambda_layers.targets import UNZIPPED_MAX, get_target
 from tests.lambdaemu import run_efs, run_handler, run_image
+from tests.realindex import lock_from_index
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-UV = shutil.which("uv")
 TARGET = get_target("python3.12", "x86_64")
 PYTHON = find_target_python(TARGET)
 
@@ -66,31 +63,10 @@ lock = "auto"
 """
 
 
-def _unreachable(proc: subprocess.CompletedProcess[str]) -> bool:
-    text = (proc.stdout + proc.stderr).lower()
-    return any(
-        s in text for s in ("failed to fetch", "connect", "dns", "network", "timed out", "offline")
-    )
-
-
 def _uv_lock(root: Path) -> None:
-    if UV is None:
-        pytest.skip("uv is not installed")
     if PYTHON is None:
         pytest.skip("no python3.12 interpreter here to run the handlers")
-    proc = subprocess.run(
-        [UV, "lock", "--no-progress", "--python", str(PYTHON)],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ},
-    )
-    if proc.returncode != 0:
-        if _unreachable(proc):
-            pytest.skip(f"package index unreachable: {proc.stderr.strip().splitlines()[-1:]}")
-        raise AssertionError(proc.stderr)
+    lock_from_index(root, "--python", str(PYTHON))
 
 
 def _write_project(root: Path, name: str, dependencies: list[str], handler: str) -> Path:

@@ -6,9 +6,6 @@ build re-uploads. Real packages from the index configured for uv/pip; skips when
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -16,9 +13,9 @@ from typing import Any
 import pytest
 
 from hatch_lambda_layers import cli
+from tests.realindex import lock_from_index
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-UV = shutil.which("uv")
 
 PYPROJECT = """
 [project]
@@ -39,23 +36,11 @@ provided = ["boto3"]
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    if UV is None:
-        pytest.skip("uv is not installed")
     root = tmp_path / "tracedfn"
     (root / "tracedfn").mkdir(parents=True)
     (root / "tracedfn" / "__init__.py").write_text("def handler(e, c):\n    return 1\n")
     (root / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
-    proc = subprocess.run(
-        [UV, "lock", "--no-progress"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
-        check=False,
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"uv lock failed (index unreachable?): {proc.stderr.strip()[-300:]}")
+    lock_from_index(root)
     return root
 
 

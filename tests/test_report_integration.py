@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -18,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from tests.chromium import CHROMIUM, decode_png, render
+from tests.realindex import lock_from_index, unreachable
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 PICTURE = ROOT / "docs" / "report-treemap.png"
-UV = shutil.which("uv")
 
 PYPROJECT = """
 [build-system]
@@ -64,15 +63,8 @@ def _run(cmd: list[str], cwd: Path, timeout: int) -> subprocess.CompletedProcess
     )
 
 
-def _unreachable(proc: subprocess.CompletedProcess[str]) -> bool:
-    text = (proc.stdout + proc.stderr).lower()
-    return any(s in text for s in ("failed to fetch", "connect", "dns", "network", "timed out"))
-
-
 @pytest.fixture(scope="module")
 def data_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if UV is None:
-        pytest.skip("uv is not installed")
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
     project = tmp_path_factory.mktemp("data") / "data-fn"
@@ -81,14 +73,10 @@ def data_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (project / "src" / "data_fn" / "__init__.py").write_text("")
     (project / "src" / "data_fn" / "handler.py").write_text(HANDLER)
     # The running interpreter, so that uv never downloads one; the lock is universal anyway.
-    proc = _run([UV, "lock", "--no-progress", "--python", sys.executable], project, 300)
-    if proc.returncode != 0:
-        if _unreachable(proc):
-            pytest.skip(f"package index unreachable: {proc.stderr.strip().splitlines()[-1:]}")
-        raise AssertionError(proc.stderr)
+    lock_from_index(project, "--python", sys.executable)
     build = [sys.executable, "-m", "hatch_lambda_layers", "build", str(project)]
     proc = _run(build, project, 900)
-    if proc.returncode != 0 and _unreachable(proc):
+    if proc.returncode != 0 and unreachable(proc):
         pytest.skip("package index unreachable for the wheels")
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"Lambda artifacts in dist/lambda: \d+ layers? ", proc.stderr), proc.stderr

@@ -5,9 +5,6 @@ cannot be reached."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import textwrap
 import zipfile
 from pathlib import Path
@@ -16,10 +13,10 @@ import pytest
 
 from hatch_lambda_layers import cli
 from tests.lambdaemu import run_handler
+from tests.realindex import lock_from_index
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-UV = shutil.which("uv")
 
 PYPROJECT = """
 [project]
@@ -48,27 +45,12 @@ def handler(event, context):
 def test_sdist_only_dependency_from_the_real_index_is_built_and_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if UV is None:
-        pytest.skip("uv is not installed")
     project = tmp_path / "p"
     (project / "src" / "docopt_app").mkdir(parents=True)
     (project / "src" / "docopt_app" / "__init__.py").write_text("")
     (project / "src" / "docopt_app" / "handler.py").write_text(HANDLER)
     (project / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
-    proc = subprocess.run(
-        [UV, "lock", "--no-progress"],
-        cwd=project,
-        env={**os.environ},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if proc.returncode != 0:
-        text = proc.stderr.lower()
-        if any(s in text for s in ("connect", "dns", "network", "timed out", "offline")):
-            pytest.skip(f"package index unreachable: {proc.stderr.strip().splitlines()[-1:]}")
-        raise AssertionError(proc.stderr)
+    lock_from_index(project)
     assert "wheels = [" not in (project / "uv.lock").read_text().split('name = "docopt"')[1]
     monkeypatch.setenv("HATCH_LAMBDA_LAYERS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("HATCH_LAMBDA_LAYERS_SDIST_TIMEOUT", "300")
